@@ -56,6 +56,7 @@ fn nanos(duration: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::rng::Rng;
     use proptest::prelude::*;
 
     fn policy(initial_ms: u64, max_ms: u64, jitter: Jitter) -> RetryPolicy {

@@ -171,6 +171,11 @@ impl Call {
         self.attempts
     }
 
+    /// Returns the status of the last response head, if one arrived.
+    pub fn last_status(&self) -> Option<u16> {
+        self.last_status
+    }
+
     /// Returns the spec the call was created with.
     pub fn spec(&self) -> &CallSpec {
         &self.spec
