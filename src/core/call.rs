@@ -84,6 +84,34 @@ enum Cause {
     Body(BodyFault),
 }
 
+impl Cause {
+    /// Describes the cause for logs, such as "status 503 with Retry-After 2s".
+    fn describe(self) -> String {
+        match self {
+            Cause::Status {
+                code,
+                retry_after: Some(delay),
+            } => format!("status {code} with Retry-After {}", format_delay(delay)),
+            Cause::Status { code, .. } => format!("status {code}"),
+            Cause::Transport(kind) => format!("{kind:?}"),
+            Cause::AttemptTimeout => "attempt timed out".to_string(),
+            Cause::Body(BodyFault::Stalled) => "body stalled".to_string(),
+            Cause::Body(BodyFault::Interrupted(kind)) => format!("body interrupted ({kind:?})"),
+            Cause::Body(BodyFault::Short { expected, received }) => {
+                format!("body ended at {received} of {expected} bytes")
+            }
+        }
+    }
+}
+
+fn format_delay(delay: Duration) -> String {
+    if delay.subsec_millis() == 0 {
+        format!("{}s", delay.as_secs())
+    } else {
+        format!("{}ms", delay.as_millis())
+    }
+}
+
 /// The outcome of a retry decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Decision {
@@ -226,7 +254,7 @@ impl Call {
         };
         let decision = self.decide(now, cause);
         match (decision, continuation) {
-            (Decision::Retry(delay), _) => self.schedule_retry(now, delay, continuation),
+            (Decision::Retry(delay), _) => self.schedule_retry(now, delay, continuation, cause),
             (Decision::Stop(reason), Continuation::Fresh) => {
                 self.deliver(now, head, Some(reason), retry_after)
             }
@@ -484,13 +512,19 @@ impl Call {
         failure: FailureKind,
     ) {
         match self.decide(now, cause) {
-            Decision::Retry(delay) => self.schedule_retry(now, delay, continuation),
+            Decision::Retry(delay) => self.schedule_retry(now, delay, continuation, cause),
             Decision::Stop(reason) => self.fail(failure, Some(reason)),
             Decision::NotRetryable => self.fail(failure, None),
         }
     }
 
-    fn schedule_retry(&mut self, now: Instant, delay: Duration, continuation: Continuation) {
+    fn schedule_retry(
+        &mut self,
+        now: Instant,
+        delay: Duration,
+        continuation: Continuation,
+        cause: Cause,
+    ) {
         self.previous_delay = delay;
         let until = now.saturating_add(delay);
         self.timers[Timer::Backoff as usize] = Some(until);
@@ -500,6 +534,11 @@ impl Call {
             request_id = %self.request_id,
             attempt = self.attempts,
             delay_ms = delay.as_millis() as u64,
+            cause = %cause.describe(),
+            resume_at = match continuation {
+                Continuation::Resume(offset) => Some(offset),
+                _ => None,
+            },
             "retry scheduled"
         );
         self.pending = Some(Step::Wait { until });
@@ -666,8 +705,9 @@ impl Call {
             self.fail(FailureKind::Body(fault), None);
             return;
         };
-        match self.decide(now, Cause::Body(fault)) {
-            Decision::Retry(delay) => self.schedule_retry(now, delay, continuation),
+        let cause = Cause::Body(fault);
+        match self.decide(now, cause) {
+            Decision::Retry(delay) => self.schedule_retry(now, delay, continuation, cause),
             Decision::Stop(reason) => self.fail(FailureKind::Body(fault), Some(reason)),
             Decision::NotRetryable => self.fail(FailureKind::Body(fault), None),
         }
