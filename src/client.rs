@@ -346,6 +346,11 @@ impl ClientBuilder {
 
     /// Limits the connections open at once to one host; requests beyond it wait for a free
     /// connection. Defaults to no limit.
+    ///
+    /// Natively this is a steadfast-level limit on requests in flight per origin: a request
+    /// holds its place from the start of an attempt until its response body is read to the
+    /// end or the response is dropped, so read or drop each response before waiting on
+    /// another request to the same origin.
     pub fn max_connections_per_host(mut self, max: usize) -> ClientBuilder {
         self.config.max_connections_per_host = Some(max);
         self
@@ -606,12 +611,24 @@ impl RequestBuilder {
         backend::send(prepared).await
     }
 
-    fn prepare(self) -> Result<PreparedRequest, Error> {
+    pub(crate) fn prepare(self) -> Result<PreparedRequest, Error> {
         let parts = self.parts?;
         let shared = self.client.shared;
         let config = &shared.config;
         validate_url(&parts.url).map_err(|e| e.with_request(parts.method.as_str(), &parts.url))?;
         let request_error = |e: Error| e.with_request(parts.method.as_str(), &parts.url);
+        let timeouts = [
+            ("timeout", parts.timeout),
+            ("attempt_timeout", parts.attempt_timeout),
+            ("read_timeout", parts.read_timeout),
+        ];
+        for (name, value) in timeouts {
+            if value == Some(Duration::ZERO) {
+                return Err(request_error(Error::builder(format!(
+                    "invalid {name}: 0 s would fail every request; use a positive duration"
+                ))));
+            }
+        }
         let retry = match parts.retry {
             Some(policy) => {
                 policy

@@ -36,6 +36,7 @@ struct Inner {
     status: Option<StatusCode>,
     retry_after: Option<Duration>,
     stop: Option<StopReason>,
+    body_prefix: Option<bytes::Bytes>,
     source: Option<BoxError>,
 }
 
@@ -65,6 +66,7 @@ impl Error {
                 status: None,
                 retry_after: None,
                 stop: None,
+                body_prefix: None,
                 source: None,
             }),
         }
@@ -110,6 +112,13 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_body_prefix(mut self, prefix: bytes::Bytes) -> Error {
+        self.inner.body_prefix = Some(prefix);
+        self
+    }
+
+    // Read by the native adapter's logs only.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub(crate) fn kind(&self) -> Kind {
         self.inner.kind
     }
@@ -199,6 +208,12 @@ impl Error {
     /// Returns why no further attempt was made, when the failure was retryable.
     pub fn stop_reason(&self) -> Option<StopReason> {
         self.inner.stop
+    }
+
+    /// Returns the first bytes of the response body, at most 64 KiB, when the error comes
+    /// from `Response::error_for_status_with_body`.
+    pub fn body_prefix(&self) -> Option<&[u8]> {
+        self.inner.body_prefix.as_deref()
     }
 }
 

@@ -93,13 +93,9 @@ impl Cause {
                 retry_after: Some(delay),
             } => format!("status {code} with Retry-After {}", format_delay(delay)),
             Cause::Status { code, .. } => format!("status {code}"),
-            Cause::Transport(kind) => format!("{kind:?}"),
+            Cause::Transport(kind) => kind.to_string(),
             Cause::AttemptTimeout => "attempt timed out".to_string(),
-            Cause::Body(BodyFault::Stalled) => "body stalled".to_string(),
-            Cause::Body(BodyFault::Interrupted(kind)) => format!("body interrupted ({kind:?})"),
-            Cause::Body(BodyFault::Short { expected, received }) => {
-                format!("body ended at {received} of {expected} bytes")
-            }
+            Cause::Body(fault) => fault.to_string(),
         }
     }
 }
@@ -695,7 +691,7 @@ impl Call {
     }
 
     fn handle_body_fault(&mut self, now: Instant, fault: BodyFault) {
-        tracing::debug!(request_id = %self.request_id, attempt = self.attempts, ?fault, "body failed");
+        tracing::debug!(request_id = %self.request_id, attempt = self.attempts, %fault, "body failed");
         self.timers[Timer::ReadIdle as usize] = None;
         let continuation = if self.validators.is_some() && self.received > 0 {
             Continuation::Resume(self.received)
@@ -722,7 +718,7 @@ impl Call {
         tracing::debug!(
             request_id = %self.request_id,
             attempts = self.attempts,
-            failure = ?kind,
+            failure = %kind,
             stop = stop.map(|s| s.to_string()),
             "call failed"
         );

@@ -204,6 +204,23 @@ impl TransportErrorKind {
     }
 }
 
+impl fmt::Display for TransportErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportErrorKind::ConnectRefused => "connection refused",
+            TransportErrorKind::Dns => "host name not resolved",
+            TransportErrorKind::ConnectTimeout => "connect timed out",
+            TransportErrorKind::ConnectionReset => "connection reset",
+            TransportErrorKind::TlsHandshake => "TLS handshake interrupted",
+            TransportErrorKind::TlsCertificate => "TLS certificate rejected",
+            TransportErrorKind::Network => "network error",
+            TransportErrorKind::Decode => "response could not be decoded",
+            TransportErrorKind::InvalidRequest => "invalid request",
+            TransportErrorKind::Other => "request failed",
+        })
+    }
+}
+
 /// A timeout phase.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -303,6 +320,18 @@ pub enum BodyFault {
     },
 }
 
+impl fmt::Display for BodyFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BodyFault::Stalled => f.write_str("body stalled past the read timeout"),
+            BodyFault::Interrupted(kind) => write!(f, "body interrupted: {kind}"),
+            BodyFault::Short { expected, received } => {
+                write!(f, "body ended at {received} of {expected} bytes")
+            }
+        }
+    }
+}
+
 /// Why a resumed response was rejected.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -356,6 +385,18 @@ pub enum FailureKind {
     Resume(ResumeRejection),
     /// The caller cancelled.
     Cancelled,
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailureKind::Transport(kind) => kind.fmt(f),
+            FailureKind::Timeout(phase) => write!(f, "{phase} timeout"),
+            FailureKind::Body(fault) => fault.fmt(f),
+            FailureKind::Resume(rejection) => rejection.fmt(f),
+            FailureKind::Cancelled => f.write_str("cancelled"),
+        }
+    }
 }
 
 /// The end of a logical request without a response to deliver.
