@@ -187,16 +187,20 @@ impl Response {
     }
 
     /// Turns the body into a stream of chunks, delivered as they arrive. The stream ends after
-    /// its first error.
-    pub fn bytes_stream(self) -> impl Stream<Item = Result<Bytes, Error>> {
-        futures_util::stream::unfold(Some(self), |state| async move {
-            let mut response = state?;
-            match response.chunk().await {
-                Ok(Some(bytes)) => Some((Ok(bytes), Some(response))),
-                Ok(None) => None,
-                Err(error) => Some((Err(error), None)),
-            }
-        })
+    /// its first error. It is `Unpin`, as the native one is, so
+    /// `StreamExt::next` works without pinning.
+    pub fn bytes_stream(self) -> impl Stream<Item = Result<Bytes, Error>> + Unpin {
+        Box::pin(futures_util::stream::unfold(
+            Some(self),
+            |state| async move {
+                let mut response = state?;
+                match response.chunk().await {
+                    Ok(Some(bytes)) => Some((Ok(bytes), Some(response))),
+                    Ok(None) => None,
+                    Err(error) => Some((Err(error), None)),
+                }
+            },
+        ))
     }
 
     /// Returns the response unchanged for a 1xx, 2xx or 3xx status, and an error for 4xx and
