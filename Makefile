@@ -30,7 +30,7 @@ NODE_TEST_ENV := $(WASM_TEST_ENV) WASM_BINDGEN_TEST_ONLY_NODE=1
 BROWSER_TEST_ENV := $(WASM_TEST_ENV) WASM_BINDGEN_TEST_ONLY_WEB=1 CHROMEDRIVER=/usr/bin/chromedriver
 # wasm32 targets for clippy: the library, plus those wasm-bindgen test files that exist.
 # Native integration tests are left out because they do not build for wasm32.
-WASM_LINT_TARGETS := --lib $(if $(wildcard tests/wasm_node.rs),--test wasm_node) \
+WASM_LINT_TARGETS := --lib --test api_surface $(if $(wildcard tests/wasm_node.rs),--test wasm_node) \
 	$(if $(wildcard tests/wasm_browser.rs),--test wasm_browser)
 
 # $(call suite,NAME,FILE): print the suite's start line when FILE exists, or its skip
@@ -41,7 +41,7 @@ echo "==> suite $(1)"
 endef
 
 .PHONY: help setup demo test test-core test-native check-core-wasm test-node \
-	test-browser lint bench bench-quick fuzz pkg
+	test-browser test-js test-deno test-workers test-www www lint bench bench-quick fuzz pkg
 
 help: ## List the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(firstword $(MAKEFILE_LIST)) | \
@@ -60,6 +60,10 @@ test: ## Run every suite that exists, in order, stopping at the first failure
 	@$(MAKE) check-core-wasm
 	@$(MAKE) test-node
 	@$(MAKE) test-browser
+	@$(MAKE) test-js
+	@$(MAKE) test-deno
+	@$(MAKE) test-workers
+	@$(MAKE) test-www
 
 test-core: ## Unit tests of the sans-IO core (no features) and of steadfast-chaos
 	@bash $(SETUP) rust
@@ -85,7 +89,7 @@ test-node: ## wasm-bindgen tests in Node against a loopback chaos server
 	@bash $(SETUP) wasm
 	@$(call suite,node,tests/wasm_node.rs); \
 		$(NODE_TEST_ENV) bash $(WITH_CHAOS) \
-		$(CARGO) test --target $(WASM_TARGET) --test wasm_node
+		$(CARGO) test --target $(WASM_TARGET) --test wasm_node --test api_surface
 
 test-browser: ## wasm-bindgen tests in headless Chromium against a loopback chaos server
 	@bash $(SETUP) wasm browser
@@ -119,8 +123,56 @@ fuzz: ## Fuzz the header parsers for FUZZ_SECONDS (default 60) with cargo-fuzz
 	@bash $(SETUP) rust cargo-fuzz
 	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $(FUZZ_TARGET) -- -max_total_time=$(FUZZ_SECONDS)
 
-# The JS surface of the package is still empty, so pkg/ contains only the wasm-bindgen glue
-# and the optimized module; the npm package.json comes later.
-pkg: ## Build the wasm32 module and its wasm-bindgen --target web glue into pkg/
+pkg: ## Build the npm package into pkg/: wasm module, glue, entry modules, types
 	@bash $(SETUP) wasm
 	bash scripts/build-pkg.sh
+
+# The JavaScript suites import pkg/ as "steadfast" through a node_modules symlink, and
+# node's test runner prints TAP so that count-tests.py reads its `# pass N` lines.
+test-js: ## The npm package in Node (node --test) against a loopback chaos server
+	@bash $(SETUP) js
+	@$(call suite,js,tests/js/chaos.js); \
+		python3 scripts/test_count_tests.py; \
+		bash scripts/build-pkg.sh; \
+		bash scripts/link-pkg.sh tests/js; \
+		bash $(WITH_CHAOS) node --test --test-reporter=tap tests/js/*.test.js
+
+# Deno type-checks a program against the package's .d.ts, then runs the shared tests of
+# tests/js (through its node:test support) and its own checks in tests/deno, with network
+# access to loopback only and read access to pkg/ only, where the deno entry reads the .wasm
+# file.
+DENO_FLAGS := --no-check --no-lock --allow-net=127.0.0.1 --allow-read=$(CURDIR)/pkg \
+	--allow-env=STEADFAST_CHAOS_URL
+
+test-deno: ## The npm package in Deno (deno test) against a loopback chaos server
+	@bash $(SETUP) js
+	@$(call suite,deno,tests/deno/entry.test.js); \
+		bash scripts/build-pkg.sh; \
+		bash scripts/link-pkg.sh tests/js tests/deno; \
+		cd tests/deno && export NO_COLOR=1 DENO_NO_UPDATE_CHECK=1; \
+		deno check --no-lock types_check.ts; \
+		bash ../../$(WITH_CHAOS) deno test $(DENO_FLAGS) entry.test.js ../js/*.test.js
+
+# The driver bundles tests/workers/worker.js with esbuild as wrangler would, runs it in
+# workerd through Miniflare, and ends the workerd processes it started.
+test-workers: ## The npm package in a module Worker (workerd via Miniflare) against a chaos server
+	@bash $(SETUP) js
+	@$(call suite,workers,tests/workers/workers.test.js); \
+		bash scripts/build-pkg.sh; \
+		bash scripts/link-pkg.sh tests/js tests/workers; \
+		bash $(WITH_CHAOS) node --test --test-reporter=tap tests/workers/workers.test.js
+
+www: ## Build the browser demo with Vite into www/dist (serve it with `npm run dev` in www/)
+	@bash $(SETUP) wasm www
+	bash scripts/build-pkg.sh
+	cd www && npx --no-install vite build
+
+# The driver serves www/dist on 127.0.0.1, runs the demo in headless Chromium through
+# playwright-core, and saves target/www-screenshot.png.
+test-www: ## The browser demo in headless Chromium (playwright-core) against a chaos server
+	@bash $(SETUP) js www browser
+	@$(call suite,www,tests/www/www.test.js); \
+		bash scripts/build-pkg.sh; \
+		bash scripts/link-pkg.sh tests/js; \
+		(cd www && npx --no-install vite build --logLevel warn); \
+		bash $(WITH_CHAOS) node --test --test-reporter=tap tests/www/www.test.js

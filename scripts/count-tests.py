@@ -3,8 +3,10 @@
 
 The Makefile prints `==> suite NAME` before a suite's commands and
 `==> suite NAME skipped: REASON` for a suite whose test files do not exist. Every
-`test result:` line, the closing line of both libtest and wasm-bindgen-test-runner, is
-added to the suite started last. Any other `==> ` line ends the current suite.
+closing line of a test run is added to the suite started last: `test result:` from
+libtest and wasm-bindgen-test-runner, the `# pass N` and `# fail N` summary of node's test
+runner (`ℹ pass N` with its spec reporter), and `ok | N passed | M failed` from
+`deno test`. Any other `==> ` line ends the current suite.
 
 A suite that ran fails the check when its passed count is 0: it executed no test, for
 example because a wasm-bindgen-test binary was configured for another environment and
@@ -28,6 +30,14 @@ OTHER_MARKER = re.compile(r"^==> ")
 TEST_RESULT = re.compile(
     r"test result: (?P<status>\w+)\. (?P<passed>\d+) passed; (?P<failed>\d+) failed"
     r"(?:; (?P<ignored>\d+) ignored)?"
+)
+# node --test, TAP reporter: `# pass 3`, `# fail 0`, `# skipped 1`, `# cancelled 0` at the
+# start of the line (subtests are indented); the spec reporter prints `ℹ pass 3`.
+NODE_SUMMARY = re.compile(r"^(?:# |\u2139 )(?P<key>tests|pass|fail|cancelled|skipped|todo) (?P<count>\d+)$")
+# deno test: `ok | 5 passed | 0 failed (1s)` or `FAILED | 4 passed (2 steps) | 1 failed (3s)`.
+DENO_RESULT = re.compile(
+    r"^(?:ok|FAILED) \| (?P<passed>\d+) passed(?: \([^)]*\))? \| (?P<failed>\d+) failed"
+    r"(?: \([^)]*\))?(?: \| (?P<ignored>\d+) ignored)?"
 )
 # Printed by wasm-bindgen-test-runner when WASM_BINDGEN_TEST_ONLY_NODE or
 # WASM_BINDGEN_TEST_ONLY_WEB excludes the environment that a test binary was built for.
@@ -73,7 +83,21 @@ def parse_log(lines) -> Report:
         if RUNNER_SKIPPED.match(line) and current is not None:
             current.runner_skips.append(line.strip())
             continue
-        if match := TEST_RESULT.search(line):
+        if match := NODE_SUMMARY.match(line):
+            target = current or report.suites.setdefault(OUTSIDE_SUITES, Suite(OUTSIDE_SUITES))
+            count = int(match["count"])
+            key = match["key"]
+            if key == "pass":
+                target.passed += count
+            elif key in ("fail", "cancelled"):
+                target.failed += count
+            elif key == "skipped":
+                target.ignored += count
+            elif key == "tests":
+                target.result_lines += 1
+            continue
+        match = TEST_RESULT.search(line) or DENO_RESULT.match(line)
+        if match:
             target = current
             if target is None:
                 target = report.suites.setdefault(OUTSIDE_SUITES, Suite(OUTSIDE_SUITES))
@@ -97,7 +121,7 @@ def check(report: Report) -> list[str]:
         if suite.runner_skips:
             reason = f"wasm-bindgen-test-runner skipped it: {suite.runner_skips[0]}"
         elif suite.result_lines == 0:
-            reason = "it printed no `test result:` line"
+            reason = "it printed no test summary line (`test result:`, `# pass N` or `ok | N passed`)"
         else:
             reason = f"its {suite.result_lines} `test result:` line(s) add up to 0 passed"
         problems.append(f"suite {suite.name} ran no passing test, because {reason}")

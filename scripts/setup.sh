@@ -9,10 +9,13 @@
 #   wasm-bindgen  wasm-bindgen and wasm-bindgen-test-runner, via cargo install
 #   wabt          wasm-objdump, from Debian's wabt, for reading wasm imports
 #   node-tools    pinned npm packages (wasm-opt from binaryen) in .tools/node
+#   js-tools      pinned npm packages for the JavaScript suites in .tools/node: esbuild,
+#                 miniflare (workerd), deno and playwright-core
+#   www           the demo's npm packages (vite) in www/node_modules, from www/package.json
 #   chromium      Debian's chromium and chromium-driver, for headless browser tests
 #   cargo-fuzz    cargo-fuzz, via cargo install (not part of all)
 # Groups: wasm = rust wasm-target wasm-bindgen wabt node-tools; browser = chromium;
-#         all = rust lint-tools, wasm and browser.
+#         js = wasm js-tools; all = rust lint-tools, wasm, browser, js-tools and www.
 set -euo pipefail
 
 WASM_TARGET=wasm32-unknown-unknown
@@ -23,6 +26,9 @@ WASM_BINDGEN_VERSION=0.2.130
 # Debian's binaryen (version 108) must not be used, because its wasm-opt exits 0 but
 # leaves wasm-bindgen 0.2.130 output that fails to instantiate.
 NPM_TOOLS=(binaryen@132.0.0)
+# miniflare 4.20260426.0 is the last release that declares Node 20 support; it pulls workerd.
+# The deno package ships the deno binary; playwright-core drives Debian's chromium.
+JS_TOOLS=(esbuild@0.28.2 miniflare@4.20260426.0 deno@2.9.6 playwright-core@1.65.1)
 CARGO_FUZZ_VERSION=0.13.2
 # Upper bound for waiting on a `cargo install wasm-bindgen-cli` that another process
 # started. A first install takes about 5.5 minutes on a 2-core machine.
@@ -184,26 +190,68 @@ node_tool_version() {
     node -p "require(process.argv[1]).version" "$manifest" 2>/dev/null || true
 }
 
-setup_node_tools() {
+# Installs the given name@version npm packages into .tools/node unless each is there at its
+# version. $1 names the step in the output.
+npm_install_tools() {
+    local step=$1
+    shift
     if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-        apt_install node-tools nodejs npm
+        apt_install "$step" nodejs npm
     fi
     local missing=() spec name version found
-    for spec in "${NPM_TOOLS[@]}"; do
+    for spec in "$@"; do
         name=${spec%@*}
         version=${spec##*@}
         found=$(node_tool_version "$name")
         [[ $found == "$version" ]] || missing+=("$spec")
     done
     if [[ ${#missing[@]} -eq 0 ]]; then
-        say "node-tools: skipped, already in .tools/node: ${NPM_TOOLS[*]}"
-    else
-        local start=$SECONDS
-        mkdir -p "$node_prefix"
-        npm install --prefix "$node_prefix" --save-exact --no-audit --no-fund \
-            --update-notifier=false --loglevel=error "${missing[@]}" >/dev/null
-        say "node-tools: installed ${missing[*]} into .tools/node ($(elapsed_since "$start"))"
+        say "$step: skipped, already in .tools/node: $*"
+        return
     fi
+    local start=$SECONDS
+    mkdir -p "$node_prefix"
+    npm install --prefix "$node_prefix" --save-exact --no-audit --no-fund \
+        --update-notifier=false --loglevel=error "${missing[@]}" >/dev/null
+    say "$step: installed ${missing[*]} into .tools/node ($(elapsed_since "$start"))"
+}
+
+setup_js_tools() {
+    npm_install_tools js-tools "${JS_TOOLS[@]}"
+}
+
+# Installs www/package.json's pinned dependencies unless www/node_modules has each at its
+# version.
+setup_www() {
+    local manifest="$repo_root/www/package.json"
+    [[ -f $manifest ]] || die "www: $manifest not found"
+    local stale
+    stale=$(node -e '
+        const fs = require("fs");
+        const path = require("path");
+        const manifest = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+        const root = path.dirname(process.argv[1]);
+        const wanted = { ...manifest.dependencies, ...manifest.devDependencies };
+        for (const [name, version] of Object.entries(wanted)) {
+            if (version.startsWith("file:")) continue;
+            let found = "";
+            try {
+                found = require(path.join(root, "node_modules", name, "package.json")).version;
+            } catch {}
+            if (found !== version) console.log(`${name}@${version}`);
+        }' "$manifest")
+    if [[ -z $stale ]]; then
+        say "www: skipped, www/node_modules matches www/package.json"
+        return
+    fi
+    local start=$SECONDS
+    (cd "$repo_root/www" && npm install --no-audit --no-fund --update-notifier=false \
+        --loglevel=error >/dev/null)
+    say "www: installed $(echo "$stale" | tr '\n' ' ')into www/node_modules ($(elapsed_since "$start"))"
+}
+
+setup_node_tools() {
+    npm_install_tools node-tools "${NPM_TOOLS[@]}"
     if deb_installed binaryen; then
         say "node-tools: warning: Debian's binaryen is installed; its wasm-opt breaks wasm-bindgen output, so keep .tools/node/node_modules/.bin first on PATH"
     fi
@@ -239,12 +287,15 @@ run_component() {
     wasm-bindgen) setup_wasm_bindgen ;;
     wabt) setup_wabt ;;
     node-tools) setup_node_tools ;;
+    js-tools) setup_js_tools ;;
+    www) setup_www ;;
     chromium) setup_chromium ;;
     cargo-fuzz) setup_cargo_fuzz ;;
     wasm) for step in rust wasm-target wasm-bindgen wabt node-tools; do run_component "$step"; done ;;
     browser) run_component chromium ;;
-    all) for step in rust lint-tools wasm browser; do run_component "$step"; done ;;
-    *) die "unknown component '$1'; expected one of: rust lint-tools wasm-target wasm-bindgen wabt node-tools chromium cargo-fuzz wasm browser all" ;;
+    js) for step in wasm js-tools; do run_component "$step"; done ;;
+    all) for step in rust lint-tools wasm browser js-tools www; do run_component "$step"; done ;;
+    *) die "unknown component '$1'; expected one of: rust lint-tools wasm-target wasm-bindgen wabt node-tools js-tools www chromium cargo-fuzz wasm browser js all" ;;
     esac
 }
 

@@ -66,6 +66,9 @@ mod fetch;
 #[cfg(all(feature = "fetch", target_arch = "wasm32"))]
 pub(crate) use fetch as backend;
 
+#[cfg(all(feature = "fetch", target_arch = "wasm32"))]
+mod js;
+
 #[cfg(any(
     all(feature = "native", not(target_arch = "wasm32")),
     all(feature = "fetch", target_arch = "wasm32")

@@ -200,7 +200,9 @@ fn describe_timeout(phase: TimeoutPhase, spec: &CallSpec) -> (Kind, String) {
     (Kind::Timeout(phase), what)
 }
 
-/// Formats a configured duration as `250 ms` or `1.5 s`.
+/// Formats a configured duration as `250 ms` or `1.5 s`, rounding to tenths of a second.
+///
+/// Integer arithmetic only: float formatting would add several KiB to the browser build.
 pub(crate) fn format_duration(duration: Option<Duration>) -> String {
     let Some(duration) = duration else {
         return "none".to_string();
@@ -211,7 +213,8 @@ pub(crate) fn format_duration(duration: Option<Duration>) -> String {
     } else if millis % 1000 == 0 {
         format!("{} s", millis / 1000)
     } else {
-        format!("{:.1} s", duration.as_secs_f64())
+        let tenths = (millis + 50) / 100;
+        format!("{}.{} s", tenths / 10, tenths % 10)
     }
 }
 
