@@ -411,8 +411,56 @@ fn validate_config(config: &ClientConfig) -> Result<(), Error> {
             "invalid max_connections_per_host: 0 would block every request; use at least 1",
         ));
     }
+    if config.pool_idle_timeout.is_some_and(|t| t > MAX_POOL_IDLE) {
+        return Err(Error::builder(
+            "invalid pool_idle_timeout: it must be at most 24 hours; use None to keep idle \
+             connections until the server closes them",
+        ));
+    }
+    if let Some(name) = RESERVED_HEADERS
+        .iter()
+        .find(|name| **name == config.request_id_header.as_str())
+    {
+        return Err(Error::builder(format!(
+            "invalid request_id_header {name:?}: that header has its own meaning in HTTP; \
+             use a name such as x-request-id or x-correlation-id"
+        )));
+    }
+    for name in ["idempotency-key", "content-length", "transfer-encoding"] {
+        if config.default_headers.contains_key(name) {
+            return Err(Error::builder(format!(
+                "invalid default_headers: {name} would be sent on every request; set it per \
+                 request instead (for Idempotency-Key, with idempotency_key)"
+            )));
+        }
+    }
     Ok(())
 }
+
+/// The longest accepted `pool_idle_timeout`: hyper-util adds it to an `Instant`, which
+/// panics on overflow, and no pool needs connections idle for longer.
+const MAX_POOL_IDLE: Duration = Duration::from_secs(24 * 3600);
+
+/// Header names that a request id must not take, because HTTP, the transport or steadfast
+/// give them a meaning of their own.
+const RESERVED_HEADERS: [&str; 16] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "expect",
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "idempotency-key",
+    "range",
+    "if-range",
+    "traceparent",
+];
 
 /// A request being built.
 pub(crate) struct RequestParts {
@@ -646,6 +694,7 @@ impl RequestBuilder {
             headers.append(name.clone(), value.clone());
         }
         validate_headers(&headers).map_err(request_error)?;
+        check_framing_headers(&mut headers, &parts.body).map_err(request_error)?;
         let idempotency_key = match headers.remove("idempotency-key") {
             Some(value) => Some(IdempotencyKey::Value(
                 value
@@ -659,6 +708,14 @@ impl RequestBuilder {
             )),
             None => parts.idempotency_key,
         };
+        if let Some(IdempotencyKey::Value(key)) = &idempotency_key {
+            if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(request_error(Error::builder(format!(
+                    "invalid Idempotency-Key {key:?}: it must be non-empty visible ASCII, \
+                     because a server treats an empty key as no key and would act on each retry"
+                ))));
+            }
+        }
         let given_request_id = match headers.remove(&config.request_id_header) {
             Some(value) => Some(
                 value
@@ -745,14 +802,17 @@ impl PreparedRequest {
             .is_enabled()
             .then(|| self.shared.budget.clone());
         core::CallSpec {
-            method: Cow::Owned(self.method.as_str().to_string()),
+            method: method_name(&self.method),
             origin,
             policy: self.retry.clone(),
             total_timeout: self.total_timeout,
             attempt_timeout: self.attempt_timeout,
             read_timeout: self.read_timeout,
             request_id,
-            request_id_header: Cow::Owned(config.request_id_header.as_str().to_string()),
+            request_id_header: match config.request_id_header.as_str() {
+                "x-request-id" => Cow::Borrowed("x-request-id"),
+                other => Cow::Owned(other.to_string()),
+            },
             idempotency_key: self.idempotency_key.clone(),
             body: if self.body.is_stream() {
                 core::BodyReplay::Streaming
@@ -767,23 +827,69 @@ impl PreparedRequest {
     }
 }
 
+/// Returns the name of `method`, borrowed for the standard methods so that a call spec
+/// allocates no string for them.
+fn method_name(method: &Method) -> Cow<'static, str> {
+    let name = match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => return Cow::Owned(method.as_str().to_string()),
+    };
+    Cow::Borrowed(name)
+}
+
+/// Checks the framing headers a caller set, which the transport computes itself: a
+/// `Content-Length` that disagrees with a byte body would cut it short or stall the request,
+/// so it must match (and is then left to the transport), and streams are sent chunked.
+fn check_framing_headers(headers: &mut HeaderMap, body: &Body) -> Result<(), Error> {
+    if headers.contains_key(http::header::TRANSFER_ENCODING) {
+        return Err(Error::builder(
+            "invalid header transfer-encoding: steadfast frames the body itself; remove it",
+        ));
+    }
+    let Some(declared) = headers.remove(http::header::CONTENT_LENGTH) else {
+        return Ok(());
+    };
+    let declared = declared.to_str().unwrap_or("").trim().to_string();
+    match body.as_bytes() {
+        Some(bytes) if declared == bytes.len().to_string() => Ok(()),
+        Some(bytes) => Err(Error::builder(format!(
+            "invalid header content-length {declared:?}: the body has {} bytes; remove the \
+             header and steadfast sets it",
+            bytes.len()
+        ))),
+        None => Err(Error::builder(format!(
+            "invalid header content-length {declared:?} on a streaming body: streams are sent \
+             chunked; remove the header, or pass the body as bytes"
+        ))),
+    }
+}
+
 /// Checks the URL text for what no backend accepts: control characters, whitespace and,
 /// on native targets, anything but an absolute `http` or `https` URL.
 fn validate_url(url: &str) -> Result<(), Error> {
+    // The error's Display adds the URL, escaped, so these messages leave it out.
     if url.is_empty() {
         return Err(Error::builder("invalid URL: it is empty"));
     }
     if let Some(bad) = url.chars().find(|c| c.is_control() || c.is_whitespace()) {
         return Err(Error::builder(format!(
-            "invalid URL {url:?}: it contains {bad:?}; percent-encode spaces and control characters"
+            "invalid URL: it contains {bad:?}; percent-encode spaces and control characters"
         )));
     }
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
     let absolute = lower.starts_with("http://") || lower.starts_with("https://");
     if !absolute && !backend::ACCEPTS_RELATIVE_URLS {
-        return Err(Error::builder(format!(
-            "invalid URL {url:?}: it must be an absolute http:// or https:// URL"
-        )));
+        return Err(Error::builder(
+            "invalid URL: it must be an absolute http:// or https:// URL",
+        ));
     }
     Ok(())
 }

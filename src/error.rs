@@ -222,9 +222,11 @@ impl fmt::Display for Error {
         let inner = &self.inner;
         f.write_str(&inner.what)?;
         if let (Some(method), Some(url)) = (&inner.method, &inner.url) {
-            write!(f, " for {method} {url}")?;
+            write!(f, " for {method} ")?;
+            write_url(f, url)?;
         }
-        if inner.attempts > 1 {
+        let exhausted = matches!(inner.stop, Some(StopReason::AttemptsExhausted { .. }));
+        if inner.attempts > 1 && !exhausted {
             write!(f, " after {} attempts", inner.attempts)?;
         }
         if let Some(stop) = inner.stop {
@@ -234,6 +236,25 @@ impl fmt::Display for Error {
             write!(f, "; {hint}")?;
         }
         Ok(())
+    }
+}
+
+/// The longest URL a message prints in full; longer ones are cut, so a huge URL cannot make a
+/// huge log line.
+const MAX_URL_IN_MESSAGE: usize = 300;
+
+/// Writes `url` for a message: as is when it is plain, quoted and escaped when it is empty or
+/// contains control characters (so it cannot forge log lines), and cut when it is long.
+fn write_url(f: &mut fmt::Formatter<'_>, url: &str) -> fmt::Result {
+    let cut = match url.char_indices().nth(MAX_URL_IN_MESSAGE) {
+        Some((end, _)) => &url[..end],
+        None => url,
+    };
+    let suffix = if cut.len() < url.len() { "…" } else { "" };
+    if url.is_empty() || cut.chars().any(char::is_control) {
+        write!(f, "{cut:?}{suffix}")
+    } else {
+        write!(f, "{cut}{suffix}")
     }
 }
 
@@ -313,6 +334,35 @@ mod tests {
         assert!(error.is_timeout());
         assert!(error.is_budget_exhausted());
         assert_eq!(error.timeout_phase(), Some(TimeoutPhase::Total));
+    }
+
+    #[test]
+    fn display_escapes_and_cuts_urls() {
+        let injected = Error::builder("invalid URL").with_request("GET", "http://h/a\r\nX-Evil: 1");
+        let text = injected.to_string();
+        assert!(!text.contains('\n'), "{text}");
+        assert!(text.contains("\\r\\n"), "{text}");
+        let empty = Error::builder("invalid URL: it is empty").with_request("GET", "");
+        assert!(empty.to_string().ends_with("for GET \"\""), "{empty}");
+        let long = format!("http://h/{}", "a".repeat(10_000));
+        let cut = Error::builder("invalid URL")
+            .with_request("GET", &long)
+            .to_string();
+        assert!(cut.len() < 400, "{} bytes", cut.len());
+        assert!(cut.ends_with('…'), "{cut}");
+    }
+
+    #[test]
+    fn exhausted_attempts_counted_once() {
+        let error = Error::new(Kind::Connect, "connection refused")
+            .with_request("GET", "http://127.0.0.1:1/")
+            .with_attempts(3)
+            .with_stop(Some(StopReason::AttemptsExhausted { attempts: 3 }));
+        assert_eq!(
+            error.to_string().matches("3 attempts").count(),
+            1,
+            "{error}"
+        );
     }
 
     #[test]

@@ -805,3 +805,100 @@ async fn invalid_request_policy_sends_nothing() {
     assert!(error.is_builder(), "{error}");
     assert!(server.log("s").is_empty());
 }
+
+#[tokio::test]
+async fn caller_content_length_checked() {
+    let server = server().await;
+    server.script("s", Scenario::repeat(Step::ok()));
+    let short = client()
+        .put(server.url("/s/s"))
+        .header("content-length", "3")
+        .body("hello")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(short.is_builder(), "{short}");
+    assert!(short.to_string().contains("5 bytes"), "{short}");
+    let chunks = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(
+        bytes::Bytes::from_static(b"abcdefgh"),
+    )]);
+    let stream = client()
+        .put(server.url("/s/s"))
+        .header("content-length", "5")
+        .body(Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(stream.is_builder(), "{stream}");
+    let framing = client()
+        .put(server.url("/s/s"))
+        .header("transfer-encoding", "chunked")
+        .body("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(framing.is_builder(), "{framing}");
+    assert!(server.log("s").is_empty(), "a byte reached the server");
+
+    let matching = client()
+        .put(server.url("/s/s"))
+        .header("content-length", "5")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(matching.status(), 200);
+    assert_eq!(server.log("s")[0].body_len, 5);
+}
+
+#[tokio::test]
+async fn empty_idempotency_key_rejected() {
+    let server = server().await;
+    server.script("s", Scenario::repeat(Step::status(503)));
+    let error = client()
+        .post(server.url("/s/s"))
+        .idempotency_key("")
+        .body("order")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.is_builder(), "{error}");
+    assert!(error.to_string().contains("Idempotency-Key"), "{error}");
+    assert!(server.log("s").is_empty());
+}
+
+#[test]
+fn unsafe_client_settings_rejected() {
+    for name in [
+        "host",
+        "transfer-encoding",
+        "authorization",
+        "connection",
+        "idempotency-key",
+    ] {
+        let error = Client::builder()
+            .request_id_header(name)
+            .build()
+            .unwrap_err();
+        assert!(error.is_builder(), "{name}: {error}");
+        assert!(error.to_string().contains(name), "{name}: {error}");
+    }
+    let idle = Client::builder()
+        .pool_idle_timeout(Some(Duration::MAX))
+        .build()
+        .unwrap_err();
+    assert!(idle.to_string().contains("pool_idle_timeout"), "{idle}");
+    let mut headers = steadfast::HeaderMap::new();
+    headers.insert(
+        "idempotency-key",
+        steadfast::HeaderValue::from_static("fixed"),
+    );
+    let shared_key = Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap_err();
+    assert!(
+        shared_key.to_string().contains("idempotency_key"),
+        "{shared_key}"
+    );
+}
