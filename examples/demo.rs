@@ -364,7 +364,7 @@ fn describe(fields: &Fields) -> Option<String> {
     let attempt = fields.get("attempt").unwrap_or("?");
     let mut text = String::new();
     match fields.message.as_str() {
-        "attempt started" => write!(text, "attempt {attempt} sent").ok()?,
+        "attempt started" => write!(text, "attempt {attempt} started").ok()?,
         "response head" => {
             write!(text, "attempt {attempt} answered {}", fields.get("status")?).ok()?
         }
