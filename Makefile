@@ -91,10 +91,13 @@ test-node: ## wasm-bindgen tests in Node against a loopback chaos server
 		$(NODE_TEST_ENV) bash $(WITH_CHAOS) \
 		$(CARGO) test --target $(WASM_TARGET) --test wasm_node --test api_surface
 
-test-browser: ## wasm-bindgen tests in headless Chromium against a loopback chaos server
+test-browser: ## wasm-bindgen tests in headless Chromium, on the page and in a dedicated worker
 	@bash $(SETUP) wasm browser
 	@$(call suite,browser,tests/wasm_browser.rs); \
 		$(BROWSER_TEST_ENV) bash $(WITH_CHAOS) \
+		$(CARGO) test --target $(WASM_TARGET) --test wasm_browser
+	@$(call suite,browser-worker,tests/wasm_browser.rs); \
+		$(BROWSER_TEST_ENV) WASM_BINDGEN_USE_DEDICATED_WORKER=1 bash $(WITH_CHAOS) \
 		$(CARGO) test --target $(WASM_TARGET) --test wasm_browser
 
 lint: ## rustfmt check, and clippy with -D warnings for native and wasm32
