@@ -31,6 +31,7 @@
 mod backoff;
 mod budget;
 mod call;
+mod format;
 mod policy;
 mod retry_after;
 mod rng;

@@ -3,6 +3,8 @@
 use core::fmt;
 use core::time::Duration;
 
+use super::format::f64_display;
+
 /// How a computed backoff delay is randomised, so that many clients do not retry in step.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -262,7 +264,7 @@ impl RetryPolicy {
         if !(0.0..=1000.0).contains(&budget.ratio) {
             return Err(PolicyError::new(
                 "budget.ratio",
-                budget.ratio.to_string(),
+                f64_display(budget.ratio),
                 "must be a number from 0.0 to 1000.0",
             ));
         }

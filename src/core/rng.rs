@@ -4,7 +4,7 @@
 //! the core needs neither `rand_core` nor a getrandom feature on wasm32. The adapters seed it
 //! from the operating system or `crypto.getRandomValues`; tests seed it with a constant.
 
-use core::fmt::Write;
+use super::format::push_hex_byte;
 
 /// A xoshiro256** generator seeded by the adapter.
 #[derive(Clone, Debug)]
@@ -71,7 +71,7 @@ impl Rng {
             if matches!(i, 4 | 6 | 8 | 10) {
                 text.push('-');
             }
-            let _ = write!(text, "{byte:02x}");
+            push_hex_byte(&mut text, *byte);
         }
         text
     }
@@ -89,7 +89,7 @@ impl Rng {
                 }
                 let byte = (word >> ((i % 8) * 8)) as u8;
                 all_zero &= byte == 0;
-                let _ = write!(text, "{byte:02x}");
+                push_hex_byte(&mut text, byte);
             }
             if !all_zero {
                 return text;

@@ -202,19 +202,25 @@ fn describe_timeout(phase: TimeoutPhase, spec: &CallSpec) -> (Kind, String) {
 
 /// Formats a configured duration as `250 ms` or `1.5 s`, rounding to tenths of a second.
 ///
-/// Integer arithmetic only: float formatting would add several KiB to the browser build.
+/// Integer arithmetic on `u64` only: float and `u128` formatting would add several KiB to
+/// the browser build.
 pub(crate) fn format_duration(duration: Option<Duration>) -> String {
     let Some(duration) = duration else {
         return "none".to_string();
     };
-    let millis = duration.as_millis();
-    if millis < 1000 {
+    let (secs, millis) = (duration.as_secs(), duration.subsec_millis());
+    if secs == 0 {
         format!("{millis} ms")
-    } else if millis % 1000 == 0 {
-        format!("{} s", millis / 1000)
+    } else if millis == 0 {
+        format!("{secs} s")
     } else {
         let tenths = (millis + 50) / 100;
-        format!("{}.{} s", tenths / 10, tenths % 10)
+        // 950 ms and more round up to the next whole second.
+        format!(
+            "{}.{} s",
+            secs.saturating_add(u64::from(tenths / 10)),
+            tenths % 10
+        )
     }
 }
 
@@ -228,6 +234,7 @@ mod tests {
         assert_eq!(format_duration(Some(Duration::from_millis(250))), "250 ms");
         assert_eq!(format_duration(Some(Duration::from_secs(30))), "30 s");
         assert_eq!(format_duration(Some(Duration::from_millis(1500))), "1.5 s");
+        assert_eq!(format_duration(Some(Duration::from_millis(1999))), "2.0 s");
         assert_eq!(format_duration(None), "none");
     }
 
