@@ -242,11 +242,23 @@ impl RetryPolicy {
                 "must not exceed max_delay; raise max_delay or lower initial_delay",
             ));
         }
-        if let Some(bad) = self.statuses.iter().find(|s| !(100..=599).contains(*s)) {
+        for (setting, value) in [
+            ("max_delay", self.max_delay),
+            ("max_retry_after", self.max_retry_after),
+        ] {
+            if value > MAX_WAIT {
+                return Err(PolicyError::new(
+                    setting,
+                    format!("{value:?}"),
+                    "must be at most 24 hours, so that no retry waits without end",
+                ));
+            }
+        }
+        if let Some(bad) = self.statuses.iter().find(|s| !(400..=599).contains(*s)) {
             return Err(PolicyError::new(
                 "statuses",
                 bad.to_string(),
-                "every status must be in 100..=599",
+                "every status must be in 400..=599, because only errors are retried",
             ));
         }
         if let Some(bad) = self.methods.iter().find(|m| !is_token(m)) {
@@ -254,6 +266,14 @@ impl RetryPolicy {
                 "methods",
                 format!("{bad:?}"),
                 "every method must be a non-empty HTTP token such as GET",
+            ));
+        }
+        if let Some(bad) = self.methods.iter().find(|m| is_miscased_standard_method(m)) {
+            return Err(PolicyError::new(
+                "methods",
+                format!("{bad:?}"),
+                "methods are case-sensitive and never match a request sent as upper case; \
+                 write the standard method in upper case, such as POST",
             ));
         }
         self.validate_budget()
@@ -277,6 +297,20 @@ impl RetryPolicy {
         }
         Ok(())
     }
+}
+
+/// The longest backoff or `Retry-After` wait a policy accepts.
+const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+/// Returns whether `method` spells a standard method in other than upper case, such as
+/// `post`, which a caller almost certainly meant as `POST`.
+fn is_miscased_standard_method(method: &str) -> bool {
+    const STANDARD: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ];
+    STANDARD
+        .iter()
+        .any(|standard| method != *standard && method.eq_ignore_ascii_case(standard))
 }
 
 /// Returns whether `text` is an RFC 9110 token, the syntax of a method or header name.
@@ -314,7 +348,7 @@ impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "invalid retry policy: {} = {} {}",
+            "invalid retry policy: {} ({}) {}",
             self.setting, self.value, self.rule
         )
     }
@@ -361,6 +395,43 @@ mod tests {
             .unwrap_err();
         assert_eq!(error.setting(), "initial_delay");
         assert!(error.to_string().contains("20s"), "{error}");
+    }
+
+    #[test]
+    fn unbounded_waits_rejected() {
+        let delay = RetryPolicy::default()
+            .initial_delay(Duration::MAX)
+            .max_delay(Duration::MAX)
+            .validate()
+            .unwrap_err();
+        assert_eq!(delay.setting(), "max_delay");
+        let server = RetryPolicy::default()
+            .max_retry_after(Duration::MAX)
+            .validate()
+            .unwrap_err();
+        assert_eq!(server.setting(), "max_retry_after");
+        assert!(server.to_string().contains("24 hours"), "{server}");
+        let day = RetryPolicy::default().max_retry_after(Duration::from_secs(86_400));
+        assert!(day.validate().is_ok());
+    }
+
+    #[test]
+    fn success_statuses_and_miscased_methods_rejected() {
+        for status in [200u16, 304] {
+            let error = RetryPolicy::default()
+                .statuses([status])
+                .validate()
+                .unwrap_err();
+            assert_eq!(error.setting(), "statuses", "{status}");
+        }
+        let lower = RetryPolicy::default()
+            .methods(["post"])
+            .validate()
+            .unwrap_err();
+        assert_eq!(lower.setting(), "methods");
+        assert!(lower.to_string().contains("POST"), "{lower}");
+        let custom = RetryPolicy::default().methods(["PURGE", "GET"]);
+        assert!(custom.validate().is_ok());
     }
 
     #[test]

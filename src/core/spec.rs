@@ -293,9 +293,10 @@ impl fmt::Display for StopReason {
             StopReason::DeadlinePassed => {
                 f.write_str("not retried: the next attempt would start after the total timeout")
             }
-            StopReason::BudgetExhausted => {
-                f.write_str("not retried: the retry budget for this origin is used up")
-            }
+            StopReason::BudgetExhausted => f.write_str(
+                "not retried: the retry budget for this origin is used up (retries resume as \
+                     its window slides; RetryBudget::disabled() turns it off)",
+            ),
             StopReason::TimeoutNotRetried => {
                 f.write_str("not retried: the policy does not retry timeouts")
             }
