@@ -902,3 +902,29 @@ fn unsafe_client_settings_rejected() {
         "{shared_key}"
     );
 }
+
+#[tokio::test]
+async fn failing_body_stream_not_builder_error() {
+    let server = server().await;
+    server.script("s", Scenario::repeat(Step::ok()));
+    let chunks = futures_util::stream::iter(vec![
+        Ok(bytes::Bytes::from_static(b"abc")),
+        Ok(bytes::Bytes::from_static(b"def")),
+        Err(std::io::Error::other("disk read failed")),
+    ]);
+    let error = client()
+        .put(server.url("/s/s"))
+        .body(Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        !error.is_builder(),
+        "bytes were sent, so this is no builder error: {error}"
+    );
+    assert!(
+        error.to_string().contains("request body stream failed"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("disk read failed"), "{error}");
+}

@@ -107,7 +107,16 @@ fn describe_head_failure(kind: TransportErrorKind, error: &(dyn StdError + 'stat
             None => "the TLS handshake failed".to_string(),
         },
         TransportErrorKind::Decode => "the response is not valid HTTP".to_string(),
-        _ => format!("the request failed ({error})"),
+        _ => match chain(error)
+            .iter()
+            .find_map(|e| e.downcast_ref::<hyper::Error>())
+        {
+            Some(hyper) if hyper.is_user() && hyper.source().is_some() => {
+                let cause = hyper.source().map(ToString::to_string).unwrap_or_default();
+                format!("the request body stream failed while it was being sent ({cause})")
+            }
+            _ => format!("the request failed ({error})"),
+        },
     }
 }
 
@@ -184,6 +193,11 @@ fn classify_hyper(error: &hyper::Error) -> TransportErrorKind {
         return TransportErrorKind::Decode;
     }
     if error.is_user() {
+        // A user error with a source is the caller's request body stream failing mid-send:
+        // bytes may have gone out, so it is no builder error, and it is not retried.
+        if error.source().is_some() {
+            return TransportErrorKind::Other;
+        }
         return TransportErrorKind::InvalidRequest;
     }
     // Incomplete messages, closed channels, aborted body writes and HTTP/2 stream resets:
