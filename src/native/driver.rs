@@ -1,19 +1,24 @@
 //! The loop that carries out the core's steps: sends attempts, sleeps, and turns failures
 //! into public errors.
 
+use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
+
+use bytes::Bytes;
 
 use http::header::{
     HeaderMap, HeaderName, HeaderValue, ACCEPT_ENCODING, ACCEPT_RANGES, CONTENT_LENGTH,
-    CONTENT_RANGE, DATE, ETAG, LAST_MODIFIED, RETRY_AFTER,
+    CONTENT_RANGE, DATE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE, RETRY_AFTER,
 };
 use http::{Method, StatusCode};
 use url::Url;
 
 use super::classify::{public_kind, AttemptError};
 use super::exchange::{send_attempt, AttemptBody, AttemptHead, AttemptRequest};
-use super::time::{self, Clock};
+use super::time::{self, Clock, DeadlineTimer};
 use crate::client::ClientShared;
 use crate::core::{
     Attempt, BodyFault, Call, Delivery, Failure, FailureKind, ResponseHead, Step, TimeoutPhase,
@@ -37,6 +42,26 @@ pub(crate) enum Outcome {
     Idle,
 }
 
+/// The outcome of the last attempt or body, for the log event of the retry that follows.
+/// It is formatted only when that event is logged.
+#[derive(Debug, Default)]
+pub(crate) enum LastOutcome {
+    #[default]
+    None,
+    Status(StatusCode),
+    Message(String),
+}
+
+impl fmt::Display for LastOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LastOutcome::None => Ok(()),
+            LastOutcome::Status(status) => write!(f, "status {status}"),
+            LastOutcome::Message(message) => f.write_str(message),
+        }
+    }
+}
+
 /// One logical request: the core's call and everything needed to send its attempts.
 pub(crate) struct Driver {
     pub(crate) call: Call,
@@ -47,7 +72,12 @@ pub(crate) struct Driver {
     /// The URL as the caller wrote it, for error messages.
     original_url: String,
     /// Default and request headers, plus `Accept-Encoding`; the core adds its own per attempt.
-    headers: HeaderMap,
+    /// Shared with each attempt, which copies it once per hop into the hyper request.
+    headers: Arc<HeaderMap>,
+    /// The call's request id, shared with each attempt's log events.
+    pub(crate) request_id: Arc<str>,
+    /// The one timer of the call, reset for each deadline.
+    pub(crate) timer: DeadlineTimer,
     body: AttemptBody,
     started: std::time::Instant,
     in_flight: Option<AttemptHead>,
@@ -56,7 +86,7 @@ pub(crate) struct Driver {
     /// The error of the last failed attempt or body, attached if it ends the call.
     pub(crate) last_error: Option<AttemptError>,
     /// The outcome of the last attempt, for the log event of the retry that follows.
-    pub(crate) last_outcome: String,
+    pub(crate) last_outcome: LastOutcome,
 }
 
 impl Driver {
@@ -75,20 +105,23 @@ impl Driver {
                 HeaderValue::from_static(ACCEPT_ENCODING_VALUE),
             );
         }
+        let clock = shared.transport.clock;
         Driver {
+            request_id: Arc::from(call.request_id()),
             call,
-            clock: shared.transport.clock,
+            clock,
             shared,
             method,
             url,
             original_url,
-            headers,
+            headers: Arc::new(headers),
+            timer: DeadlineTimer::new(clock),
             body,
             started: std::time::Instant::now(),
             in_flight: None,
             peeked: None,
             last_error: None,
-            last_outcome: String::new(),
+            last_outcome: LastOutcome::None,
         }
     }
 
@@ -149,7 +182,7 @@ impl Driver {
             .call
             .next_deadline()
             .ok_or_else(|| self.internal("a call with no input and no deadline"))?;
-        time::sleep_until(self.clock, Some(deadline)).await;
+        self.timer.sleep_until(Some(deadline)).await;
         self.call.handle_timeout(self.clock.now());
         Ok(())
     }
@@ -168,23 +201,28 @@ impl Driver {
             elapsed_ms = self.elapsed_ms(),
             "sending attempt"
         );
-        let request = match self.attempt_request(&attempt) {
+        let request = match self.attempt_request(attempt) {
             Ok(request) => request,
             Err(error) => return self.record_failure(number, error),
         };
         let sending = send_attempt(self.shared.clone(), request);
         tokio::pin!(sending);
         loop {
-            let deadline = self.call.next_deadline();
-            tokio::select! {
-                result = &mut sending => {
-                    match result {
-                        Ok(head) => self.record_head(number, head),
-                        Err(error) => self.record_failure(number, error),
-                    }
-                    return;
+            // The response is polled first, so a head that is ready wins over a deadline
+            // that passed in the same wakeup.
+            let call = &self.call;
+            let timer = &mut self.timer;
+            let result = std::future::poll_fn(|cx| {
+                if let Poll::Ready(result) = sending.as_mut().poll(cx) {
+                    return Poll::Ready(Some(result));
                 }
-                () = time::sleep_until(self.clock, deadline) => {
+                timer.poll_until(cx, call.next_deadline()).map(|()| None)
+            })
+            .await;
+            match result {
+                Some(Ok(head)) => return self.record_head(number, head),
+                Some(Err(error)) => return self.record_failure(number, error),
+                None => {
                     let now = self.clock.now();
                     self.call.handle_timeout(now);
                     if let Some(step) = self.call.poll(now) {
@@ -195,7 +233,8 @@ impl Driver {
                             elapsed_ms = self.elapsed_ms(),
                             "attempt timed out before its response head"
                         );
-                        self.last_outcome = "the attempt timed out".to_string();
+                        self.last_outcome =
+                            LastOutcome::Message("the attempt timed out".to_string());
                         self.peeked = Some(step);
                         return;
                     }
@@ -204,20 +243,29 @@ impl Driver {
         }
     }
 
-    fn attempt_request(&mut self, attempt: &Attempt) -> Result<AttemptRequest, AttemptError> {
-        let mut headers = self.headers.clone();
-        for (name, value) in &attempt.headers {
+    fn attempt_request(&mut self, attempt: Attempt) -> Result<AttemptRequest, AttemptError> {
+        let mut extra_headers = Vec::with_capacity(attempt.headers.len());
+        for (name, value) in attempt.headers {
+            // The value moves into the header without a copy; validation is the same as
+            // `HeaderValue::from_str`.
             let parsed = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
+                self.header_name(&name),
+                HeaderValue::from_maybe_shared(Bytes::from(value)),
             );
-            let (Ok(parsed_name), Ok(parsed_value)) = parsed else {
+            let (Ok(parsed_name), Ok(mut parsed_value)) = parsed else {
                 return Err(AttemptError::fatal(
                     Kind::Builder,
                     format!("invalid value for header {name}: use visible ASCII"),
                 ));
             };
-            headers.insert(parsed_name, parsed_value);
+            if parsed_name != RANGE && parsed_name != IF_RANGE {
+                // The request id, idempotency key and traceparent are new for each call, so
+                // an HPACK table entry for them is never used again and evicts entries that
+                // are. h2 sends a sensitive value as a literal that is never indexed. HTTP/1.1
+                // sends it the same either way.
+                parsed_value.set_sensitive(true);
+            }
+            extra_headers.push((parsed_name, parsed_value));
         }
         let body = match &mut self.body {
             AttemptBody::Empty => AttemptBody::Empty,
@@ -227,10 +275,26 @@ impl Driver {
         Ok(AttemptRequest {
             method: self.method.clone(),
             url: self.url.clone(),
-            headers,
+            base_headers: self.headers.clone(),
+            extra_headers,
+            redirected_headers: None,
             body,
-            request_id: self.call.request_id().to_string(),
+            request_id: self.request_id.clone(),
             attempt: attempt.number,
+        })
+    }
+
+    /// Returns the header name of a header the core adds, without parsing the names that
+    /// the core is known to send.
+    fn header_name(&self, name: &str) -> Result<HeaderName, http::header::InvalidHeaderName> {
+        let request_id_header = &self.shared.config.request_id_header;
+        Ok(match name {
+            _ if name == request_id_header.as_str() => request_id_header.clone(),
+            "idempotency-key" => HeaderName::from_static("idempotency-key"),
+            "traceparent" => HeaderName::from_static("traceparent"),
+            "range" => RANGE,
+            "if-range" => IF_RANGE,
+            _ => HeaderName::from_bytes(name.as_bytes())?,
         })
     }
 
@@ -245,7 +309,7 @@ impl Driver {
             elapsed_ms = self.elapsed_ms(),
             "response head received"
         );
-        self.last_outcome = format!("status {status}");
+        self.last_outcome = LastOutcome::Status(status);
         let now = self.clock.now();
         self.call
             .handle_head(now, &core_head(status, head.response.headers()));
@@ -262,7 +326,7 @@ impl Driver {
             elapsed_ms = self.elapsed_ms(),
             "attempt failed"
         );
-        self.last_outcome.clone_from(&error.message);
+        self.last_outcome = LastOutcome::Message(error.message.clone());
         self.call.handle_failure(self.clock.now(), error.transport);
         self.last_error = Some(error);
     }
@@ -281,7 +345,7 @@ impl Driver {
             elapsed_ms = self.elapsed_ms(),
             "waiting before the next attempt"
         );
-        time::sleep_until(self.clock, Some(until)).await;
+        self.timer.sleep_until(Some(until)).await;
         self.call.handle_timeout(self.clock.now());
         while self.peeked.is_none() {
             match self.call.poll(self.clock.now()) {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use http::header::{HeaderMap, LOCATION};
+use http::header::{HeaderMap, HeaderName, HeaderValue, LOCATION};
 use http::{Method, Uri};
 use http_body_util::{BodyExt, Empty, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
@@ -56,11 +56,27 @@ impl AttemptBody {
 pub(crate) struct AttemptRequest {
     pub(crate) method: Method,
     pub(crate) url: Url,
-    pub(crate) headers: HeaderMap,
+    /// The call's headers, shared by all its attempts.
+    pub(crate) base_headers: Arc<HeaderMap>,
+    /// The headers the core added to this attempt, inserted over the call's.
+    pub(crate) extra_headers: Vec<(HeaderName, HeaderValue)>,
+    /// The headers after the first redirect, which edits them for each hop; `None` before.
+    pub(crate) redirected_headers: Option<HeaderMap>,
     pub(crate) body: AttemptBody,
     /// For log events only.
-    pub(crate) request_id: String,
+    pub(crate) request_id: Arc<str>,
     pub(crate) attempt: u32,
+}
+
+impl AttemptRequest {
+    /// Builds the headers of the first hop: the call's, then the attempt's.
+    fn first_hop_headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::clone(&self.base_headers);
+        for (name, value) in &self.extra_headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        headers
+    }
 }
 
 /// The response head of an attempt, after its last redirect.
@@ -87,13 +103,15 @@ pub(crate) async fn send_attempt(
     let mut hops = 0;
     let mut left_origin = false;
     loop {
-        let origin = origin_of(&request.url);
-        let permit = shared.transport.limits.acquire(&origin).await;
+        let permit = shared.transport.limits.acquire(&request.url).await;
         let replayable = request.body.is_replayable();
         let mut hyper_request = http::Request::new(request.body.take_hyper_body()?);
         *hyper_request.method_mut() = request.method.clone();
         *hyper_request.uri_mut() = request_uri(&request.url)?;
-        *hyper_request.headers_mut() = request.headers.clone();
+        *hyper_request.headers_mut() = match &request.redirected_headers {
+            Some(headers) => headers.clone(),
+            None => request.first_hop_headers(),
+        };
 
         let response = shared
             .transport
@@ -134,12 +152,21 @@ pub(crate) async fn send_attempt(
             "following redirect"
         );
         left_origin |= hop.changes_origin;
+        // Only a redirect needs the headers again: the first hop built them for hyper and
+        // kept no copy, so they are built once more here, the same way.
+        if request.redirected_headers.is_none() {
+            request.redirected_headers = Some(request.first_hop_headers());
+        }
+        let headers = request
+            .redirected_headers
+            .as_mut()
+            .expect("the redirected headers were just set");
         if left_origin {
-            strip_credentials(&mut request.headers);
+            strip_credentials(headers);
         }
         if !hop.keeps_body {
             request.body = AttemptBody::Empty;
-            strip_body_headers(&mut request.headers);
+            strip_body_headers(headers);
         }
         request.method = hop.method;
         request.url = hop.url;
@@ -149,12 +176,30 @@ pub(crate) async fn send_attempt(
 
 /// Returns `scheme://host:port`, with the scheme's default port filled in.
 pub(crate) fn origin_of(url: &Url) -> String {
-    format!(
-        "{}://{}:{}",
-        url.scheme(),
-        url.host_str().unwrap_or(""),
-        url.port_or_known_default().unwrap_or(0)
-    )
+    let scheme = url.scheme();
+    let host = url.host_str().unwrap_or("");
+    let port = url.port_or_known_default().unwrap_or(0);
+    // Built by hand because `format!` costs several times as much, once per request.
+    let mut origin = String::with_capacity(scheme.len() + host.len() + 9);
+    origin.push_str(scheme);
+    origin.push_str("://");
+    origin.push_str(host);
+    origin.push(':');
+    let mut digits = [0u8; 5];
+    let mut start = digits.len();
+    let mut rest = port;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[start..] {
+        origin.push(char::from(digit));
+    }
+    origin
 }
 
 /// Converts `url` into the URI hyper sends, without its fragment, which is never sent.
@@ -183,6 +228,12 @@ mod tests {
         assert_eq!(origin_of(&url), "https://example.test:443");
         let ipv6 = Url::parse("http://[::1]:8080/").unwrap();
         assert_eq!(origin_of(&ipv6), "http://[::1]:8080");
+        let low = Url::parse("http://127.0.0.1:1/").unwrap();
+        assert_eq!(origin_of(&low), "http://127.0.0.1:1");
+        let high = Url::parse("http://127.0.0.1:65535/").unwrap();
+        assert_eq!(origin_of(&high), "http://127.0.0.1:65535");
+        let zero = Url::parse("http://127.0.0.1:0/").unwrap();
+        assert_eq!(origin_of(&zero), "http://127.0.0.1:0");
     }
 
     #[test]

@@ -45,12 +45,16 @@ pub(crate) const ACCEPTS_RELATIVE_URLS: bool = false;
 /// # Cancel safety
 ///
 /// Dropping the future cancels the running attempt and any backoff sleep.
-pub(crate) async fn send(request: PreparedRequest) -> Result<Response, Error> {
-    let display_url = redact_credentials(&request.url);
+pub(crate) async fn send(mut request: PreparedRequest) -> Result<Response, Error> {
+    let url = parse_url(&request.url).map_err(|error| {
+        error.with_request(request.method.as_str(), &redact_credentials(&request.url))
+    })?;
+    // `parse_url` rejects URLs with credentials, so the text needs no redaction from here on
+    // and is not parsed a second time.
+    let display_url = std::mem::take(&mut request.url);
     let context = |error: Error| error.with_request(request.method.as_str(), &display_url);
-    let url = parse_url(&request.url).map_err(context)?;
     let spec = request.call_spec(exchange::origin_of(&url), true, true);
-    let seed = time::seed().map_err(context)?;
+    let seed = request.shared.transport.seeds.next().map_err(context)?;
     let clock = request.shared.transport.clock;
     let call = Call::new(spec, clock.now(), seed);
     if let Some(key) = call.idempotency_key() {

@@ -2,6 +2,7 @@
 //! buffered and streaming read modes.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -33,7 +34,7 @@ pub struct Response {
     headers: HeaderMap,
     url: Url,
     method: Method,
-    request_id: String,
+    request_id: Arc<str>,
     attempts: u32,
     stop: Option<StopReason>,
     retry_after: Option<Duration>,
@@ -56,7 +57,17 @@ impl fmt::Debug for Response {
 
 impl Response {
     pub(crate) fn new(driver: Box<Driver>, delivery: Delivery, head: AttemptHead) -> Response {
-        let mut headers = head.response.headers().clone();
+        // The head is taken apart, not copied: its headers become the response's.
+        let AttemptHead {
+            response,
+            url,
+            method,
+            permit,
+        } = head;
+        let (parts, incoming) = response.into_parts();
+        let mut headers = parts.headers;
+        let wire_encoding = headers.get(CONTENT_ENCODING).cloned();
+        let wire_length = super::driver::content_length(&headers);
         let empty = delivery.body == BodyExpectation::Empty;
         let encodings = if empty {
             Ok(Vec::new())
@@ -76,19 +87,15 @@ impl Response {
             _ => None,
         };
 
-        let status = head.response.status();
-        let version = head.response.version();
-        let url = head.url.clone();
-        let method = head.method.clone();
-        let request_id = driver.call.request_id().to_string();
+        let request_id = driver.request_id.clone();
         let attempts = driver.call.attempts();
         let config = &driver.shared.config;
         let (max_decoded, max_buffered) = (config.max_decoded_bytes, config.max_response_bytes);
-        let wire = WireBody::new(driver, head, empty);
+        let wire = WireBody::new(driver, incoming, permit, wire_encoding, wire_length, empty);
 
         Response {
-            status,
-            version,
+            status: parts.status,
+            version: parts.version,
             headers,
             url,
             method,
@@ -280,7 +287,7 @@ impl Response {
         ErrorContext {
             method: self.method.to_string(),
             url: self.url.to_string(),
-            request_id: self.request_id.clone(),
+            request_id: self.request_id.to_string(),
             attempts: self.attempts,
         }
     }

@@ -18,8 +18,10 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_service::Service;
+use url::Url;
 
-use super::time::Clock;
+use super::exchange::origin_of;
+use super::time::{Clock, SeedSource};
 use crate::client::ClientConfig;
 use crate::error::Error;
 
@@ -36,6 +38,8 @@ pub(crate) struct Transport {
     pub(crate) client: HyperClient<Connector, RequestBody>,
     pub(crate) clock: Clock,
     pub(crate) limits: OriginLimits,
+    /// The seeds of this client's calls.
+    pub(crate) seeds: SeedSource,
 }
 
 impl fmt::Debug for Transport {
@@ -64,6 +68,7 @@ impl Transport {
             client: builder.build(connector),
             clock: Clock::new(),
             limits: OriginLimits::new(config.max_connections_per_host),
+            seeds: SeedSource::new(),
         })
     }
 }
@@ -112,19 +117,21 @@ impl OriginLimits {
         }
     }
 
-    /// Waits for a permit of `origin`; returns `None` at once when there is no limit.
+    /// Waits for a permit of the origin of `url`; returns `None` at once when there is no
+    /// limit.
     ///
     /// # Cancel safety
     ///
     /// Dropping the future gives up the place in the queue.
-    pub(crate) async fn acquire(&self, origin: &str) -> Option<OwnedSemaphorePermit> {
+    pub(crate) async fn acquire(&self, url: &Url) -> Option<OwnedSemaphorePermit> {
         let max = self.max?;
+        let origin = origin_of(url);
         let semaphore = {
             let mut map = self
                 .semaphores
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            map.entry(origin.to_string())
+            map.entry(origin)
                 .or_insert_with(|| Arc::new(Semaphore::new(max)))
                 .clone()
         };

@@ -1,16 +1,18 @@
 //! The response body as it comes off the network: chunk accounting, the read timeout, and
 //! the splice of a resumed or restarted attempt's body.
 
+use std::pin::Pin;
+use std::task::Poll;
+
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_ENCODING};
-use http_body_util::BodyExt;
+use http_body::Body as _;
 use hyper::body::Incoming;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::classify::AttemptError;
-use super::driver::{content_length, Driver, Outcome};
+use super::driver::{content_length, Driver, LastOutcome, Outcome};
 use super::exchange::AttemptHead;
-use super::time;
 use crate::core::{BodyMode, TransportErrorKind};
 use crate::error::{Error, Kind};
 
@@ -43,15 +45,22 @@ pub(crate) struct WireBody {
 }
 
 impl WireBody {
-    /// Wraps the body of `head`. `empty` is true when the core expects no body (HEAD, 204,
-    /// 304), which then ends at once regardless of Content-Length.
-    pub(crate) fn new(driver: Box<Driver>, head: AttemptHead, empty: bool) -> WireBody {
-        let content_encoding = head.response.headers().get(CONTENT_ENCODING).cloned();
-        let attempt_expected = content_length(head.response.headers());
+    /// Wraps the body `incoming` of a response whose head had `content_encoding` and
+    /// `content_length`. `empty` is true when the core expects no body (HEAD, 204, 304),
+    /// which then ends at once regardless of Content-Length.
+    pub(crate) fn new(
+        driver: Box<Driver>,
+        incoming: Incoming,
+        permit: Option<OwnedSemaphorePermit>,
+        content_encoding: Option<HeaderValue>,
+        content_length: Option<u64>,
+        empty: bool,
+    ) -> WireBody {
+        let attempt_expected = content_length;
         let (incoming, permit) = if empty {
             (None, None)
         } else {
-            (Some(head.response.into_body()), head.permit)
+            (Some(incoming), permit)
         };
         WireBody {
             driver,
@@ -123,13 +132,16 @@ impl WireBody {
 
             let clock = self.driver.clock;
             let deadline = self.driver.call.next_deadline();
-            // `biased` polls the body first: bytes already received win over a deadline that
+            let timer = &mut self.driver.timer;
+            // The body is polled first: bytes already received win over a deadline that
             // passed while the caller was busy, so a slow consumer never causes a read timeout.
-            let polled = tokio::select! {
-                biased;
-                frame = incoming.frame() => Some(frame),
-                () = time::sleep_until(clock, deadline) => None,
-            };
+            let polled = std::future::poll_fn(|cx| {
+                if let Poll::Ready(frame) = Pin::new(&mut *incoming).poll_frame(cx) {
+                    return Poll::Ready(Some(frame));
+                }
+                timer.poll_until(cx, deadline).map(|()| None)
+            })
+            .await;
             let now = clock.now();
             match polled {
                 Some(Some(Ok(frame))) => {
@@ -165,10 +177,10 @@ impl WireBody {
                         elapsed_ms = self.driver.elapsed_ms(),
                         "response body failed"
                     );
-                    self.driver.last_outcome = format!(
+                    self.driver.last_outcome = LastOutcome::Message(format!(
                         "the response body failed after {} bytes: {}",
                         self.received, error.message
-                    );
+                    ));
                     if short && error.transport == TransportErrorKind::ConnectionReset {
                         // The connection closed before Content-Length was reached: report the
                         // end, so the core names the fault as a short body with both counts.
@@ -179,8 +191,10 @@ impl WireBody {
                     self.driver.last_error = Some(error);
                 }
                 None => {
-                    self.driver.last_outcome =
-                        format!("the response body stalled after {} bytes", self.received);
+                    self.driver.last_outcome = LastOutcome::Message(format!(
+                        "the response body stalled after {} bytes",
+                        self.received
+                    ));
                     self.driver.call.handle_timeout(now);
                 }
             }
