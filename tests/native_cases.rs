@@ -928,3 +928,49 @@ async fn failing_body_stream_not_builder_error() {
     );
     assert!(error.to_string().contains("disk read failed"), "{error}");
 }
+
+#[tokio::test]
+async fn attempts_count_body_resumes() {
+    let server = server().await;
+    let len = 256 * 1024;
+    server.script(
+        "s",
+        Scenario::new(vec![
+            Step::ok()
+                .body_pattern(len)
+                .ranges()
+                .reset_after(100 * 1024),
+            Step::ok().body_pattern(len).ranges(),
+        ]),
+    );
+    let mut response = client().get(server.url("/s/s")).send().await.unwrap();
+    assert_eq!(response.attempts(), 1);
+    let mut received = 0u64;
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        received += chunk.len() as u64;
+    }
+    assert_eq!(received, len);
+    assert_eq!(server.log("s").len(), 2, "the dropped body was resumed");
+    assert_eq!(response.attempts(), 2, "attempts counts the resume");
+}
+
+#[tokio::test]
+async fn decode_errors_carry_status() {
+    let server = server().await;
+    server.script("s", Scenario::repeat(Step::ok().body_pattern(4096)));
+    let client = Client::builder()
+        .retry(RetryPolicy::none())
+        .max_response_bytes(1024)
+        .build()
+        .unwrap();
+    let error = client
+        .get(server.url("/s/s"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap_err();
+    assert!(error.is_decode(), "{error}");
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(200));
+}

@@ -371,10 +371,19 @@ impl Driver {
 
     /// Adds the request, its id and its attempts so far to `error`.
     pub(crate) fn context(&self, error: Error) -> Error {
-        error
+        let error = error
             .with_request(self.method.as_str(), &self.original_url)
             .with_request_id(self.call.request_id())
-            .with_attempts(self.call.attempts())
+            .with_attempts(self.call.attempts());
+        // A body or decode error comes after a head arrived, and its status belongs on it.
+        match self
+            .call
+            .last_status()
+            .and_then(|s| StatusCode::from_u16(s).ok())
+        {
+            Some(status) if error.status().is_none() => error.with_status(status),
+            _ => error,
+        }
     }
 
     fn internal(&self, step: &str) -> Error {

@@ -35,7 +35,6 @@ pub struct Response {
     url: Url,
     method: Method,
     request_id: Arc<str>,
-    attempts: u32,
     stop: Option<StopReason>,
     retry_after: Option<Duration>,
     content_length: Option<u64>,
@@ -50,7 +49,7 @@ impl fmt::Debug for Response {
             .field("version", &self.version)
             .field("headers", &self.headers)
             .field("request_id", &self.request_id)
-            .field("attempts", &self.attempts)
+            .field("attempts", &self.attempts())
             .finish_non_exhaustive()
     }
 }
@@ -88,7 +87,6 @@ impl Response {
         };
 
         let request_id = driver.request_id.clone();
-        let attempts = driver.call.attempts();
         let config = &driver.shared.config;
         let (max_decoded, max_buffered) = (config.max_decoded_bytes, config.max_response_bytes);
         let wire = WireBody::new(driver, incoming, permit, wire_encoding, wire_length, empty);
@@ -100,7 +98,6 @@ impl Response {
             url,
             method,
             request_id,
-            attempts,
             stop: delivery.stop,
             retry_after: delivery.retry_after,
             content_length,
@@ -135,9 +132,10 @@ impl Response {
         &self.request_id
     }
 
-    /// Returns how many attempts were sent before this response arrived, this one included.
+    /// Returns how many attempts this call has sent so far, this response's included. It
+    /// grows when the body is resumed or read again after a failure.
     pub fn attempts(&self) -> u32 {
-        self.attempts
+        self.body.wire.driver.call.attempts()
     }
 
     /// Returns why no further attempt was made, when the status was retryable.
@@ -288,7 +286,7 @@ impl Response {
             method: self.method.to_string(),
             url: self.url.to_string(),
             request_id: self.request_id.to_string(),
-            attempts: self.attempts,
+            attempts: self.attempts(),
         }
     }
 }
