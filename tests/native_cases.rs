@@ -974,3 +974,26 @@ async fn decode_errors_carry_status() {
     assert!(error.is_decode(), "{error}");
     assert_eq!(error.status().map(|s| s.as_u16()), Some(200));
 }
+
+#[tokio::test]
+async fn redirect_failure_names_the_hop() {
+    let server = server().await;
+    // A loopback port that was just free, so connecting to it is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let target = format!("http://{closed}/gone");
+    server.script(
+        "s",
+        Scenario::repeat(Step::status(302).header("Location", &target)),
+    );
+    let error = client().get(server.url("/s/s")).send().await.unwrap_err();
+    assert!(error.is_connect(), "{error}");
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!("after a redirect to {target}")),
+        "{text}"
+    );
+    assert!(text.contains(&server.url("/s/s")), "{text}");
+}

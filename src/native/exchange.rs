@@ -118,7 +118,15 @@ pub(crate) async fn send_attempt(
             .client
             .request(hyper_request)
             .await
-            .map_err(AttemptError::from_request)?;
+            .map_err(|error| {
+                let mut failure = AttemptError::from_request(error);
+                if hops > 0 {
+                    // The caller's URL is in the error already; name the hop that failed.
+                    failure.message =
+                        format!("{} after a redirect to {}", failure.message, request.url);
+                }
+                failure
+            })?;
 
         let status = response.status();
         let location = response.headers().get(LOCATION);
