@@ -1,4 +1,4 @@
-//! What the adapter tells the core about one logical request, and what the core hands back.
+//! The inputs an adapter reports to the core about one logical request, and the steps it gets back.
 
 use std::borrow::Cow;
 use std::fmt;
