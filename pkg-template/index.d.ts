@@ -9,18 +9,18 @@ export interface RetryOptions {
   limit?: number;
   /** Backoff before the first retry; retry n waits initialDelay × 2^(n−1) before jitter. Default: 200. */
   initialDelay?: number;
-  /** Cap on every backoff delay; must not be below initialDelay. Default: 10000. */
+  /** Cap on every backoff delay; must not be below initialDelay, at most 86400000 (24 hours). Default: 10000. */
   backoffLimit?: number;
   /** Jitter mode; "full" draws uniformly from [0, delay]. Default: "full". */
   jitter?: Jitter;
-  /** Retryable statuses; 413 is retried only with Retry-After. Default: [408, 425, 429, 500, 502, 503, 504]. */
+  /** Retryable statuses, each in 400..599; 413 is retried only with Retry-After. Default: [408, 425, 429, 500, 502, 503, 504]. */
   statusCodes?: number[];
   /**
    * Methods retried without an Idempotency-Key. Default: ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"].
    * POST and PATCH are retried only with an idempotencyKey.
    */
   methods?: string[];
-  /** Longest Retry-After waited for; a longer one returns the response at once. Default: 60000. */
+  /** Longest Retry-After waited for, at most 86400000 (24 hours); a longer one returns the response at once. Default: 60000. */
   maxRetryAfter?: number;
   /** Whether an attempt timeout is retried. Default: true. */
   retryOnTimeout?: boolean;
@@ -50,6 +50,7 @@ export interface HookOptions {
   retry?: RetryOptions;
 }
 
+/** An error a hook throws rejects the call with that error at once, with no retry. */
 export interface Hooks {
   /** Called before every attempt; may return a Request to send instead, or a Response to use. Default: []. */
   beforeRequest?: Array<(request: Request, options: HookOptions) => Request | Response | void | Promise<Request | Response | void>>;
@@ -82,7 +83,11 @@ export interface ClientOptions {
   requestId?: boolean | "always";
   /** "auto" sends a generated Idempotency-Key on every call, which makes POST and PATCH retryable. Default: none. */
   idempotencyKey?: "auto";
-  /** The fetch function every attempt calls, such as a Worker service binding's fetch. Default: globalThis.fetch. */
+  /**
+   * The fetch function every attempt calls, such as a Worker service binding's fetch. An error it throws is a
+   * network failure, which may be retried; a value other than a Response rejects the call with a TypeError.
+   * Default: globalThis.fetch.
+   */
   fetch?: (request: Request) => Promise<Response>;
   /** Functions called around attempts, as in ky. Default: {}. */
   hooks?: Hooks;
@@ -125,16 +130,25 @@ export interface SteadfastResponse extends Response {
 export class Client {
   /** @throws {TypeError} naming the first invalid option; nothing is sent. */
   constructor(options?: ClientOptions);
-  /** Sends a request with every retry the policy allows; resolves to the last response, whatever its status. */
-  fetch(input: string | URL | Request, init?: RequestOptions): Promise<SteadfastResponse>;
+  /**
+   * Sends a request with every retry the policy allows; resolves to the last response, whatever its status.
+   * A Request input's signal aborts the call too, and its body is read from a clone. A Request whose mode,
+   * credentials, cache, redirect, integrity or keepalive differs from fetch's default is rejected with a
+   * TypeError, because steadfast does not pass those on. A null init is treated as an empty one.
+   */
+  fetch(input: string | URL | Request, init?: RequestOptions | null): Promise<SteadfastResponse>;
   get(url: string | URL, init?: RequestOptions): Promise<SteadfastResponse>;
   post(url: string | URL, init?: RequestOptions): Promise<SteadfastResponse>;
   put(url: string | URL, init?: RequestOptions): Promise<SteadfastResponse>;
   patch(url: string | URL, init?: RequestOptions): Promise<SteadfastResponse>;
   delete(url: string | URL, init?: RequestOptions): Promise<SteadfastResponse>;
   head(url: string | URL, init?: RequestOptions): Promise<SteadfastResponse>;
-  /** Resolves to the parsed body. @throws {HTTPError} for a 4xx or 5xx status. */
-  json<T = unknown>(url: string | URL, init?: RequestOptions): Promise<T>;
+  /**
+   * Resolves to the parsed body, or to undefined when the body is empty (a 204, for example).
+   * @throws {HTTPError} for a 4xx or 5xx status.
+   * @throws {BodyError} when the body is not valid JSON, with `status`, `requestId` and the SyntaxError as `cause`.
+   */
+  json<T = unknown>(url: string | URL, init?: RequestOptions | null): Promise<T | undefined>;
 }
 
 /** The base class of steadfast's errors. */

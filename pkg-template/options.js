@@ -30,6 +30,8 @@ const INIT_KEYS = ["method", "headers", "body", "signal", ...OVERRIDE_KEYS];
 const JITTERS = ["full", "equal", "decorrelated", "none"];
 // setTimeout's limit: a longer delay overflows its 32-bit argument.
 const MAX_MS = 2 ** 31 - 1;
+// The core's limit on backoffLimit and maxRetryAfter: 24 hours.
+const MAX_WAIT_MS = 86_400_000;
 
 function show(value) {
   if (typeof value === "string") return JSON.stringify(value);
@@ -62,16 +64,16 @@ function checkKeys(object, allowed, prefix) {
   }
 }
 
-function checkMillis(name, value, { positive }) {
+function checkMillis(name, value, { positive, max = MAX_MS }) {
   if (value === undefined) return undefined;
   const ok =
     typeof value === "number" &&
     Number.isFinite(value) &&
     (positive ? value > 0 : value >= 0) &&
-    value <= MAX_MS;
+    value <= max;
   if (!ok) {
     const range = positive ? "a positive" : "a non-negative";
-    throw invalid(name, value, `${range} number of milliseconds, at most ${MAX_MS}`);
+    throw invalid(name, value, `${range} number of milliseconds, at most ${max}`);
   }
   return value;
 }
@@ -90,8 +92,9 @@ export function checkRetry(retry, name = "retry") {
     out.limit = retry.limit;
   }
   out.initialDelay = checkMillis(`${name}.initialDelay`, retry.initialDelay, { positive: false });
-  out.backoffLimit = checkMillis(`${name}.backoffLimit`, retry.backoffLimit, { positive: false });
-  out.maxRetryAfter = checkMillis(`${name}.maxRetryAfter`, retry.maxRetryAfter, { positive: false });
+  const wait = { positive: false, max: MAX_WAIT_MS };
+  out.backoffLimit = checkMillis(`${name}.backoffLimit`, retry.backoffLimit, wait);
+  out.maxRetryAfter = checkMillis(`${name}.maxRetryAfter`, retry.maxRetryAfter, wait);
   const initial = out.initialDelay ?? 200;
   const cap = out.backoffLimit ?? 10_000;
   if (initial > cap) {
@@ -108,8 +111,9 @@ export function checkRetry(retry, name = "retry") {
   }
   if (retry.statusCodes !== undefined) {
     const codes = retry.statusCodes;
-    const ok = Array.isArray(codes) && codes.every((c) => Number.isInteger(c) && c >= 100 && c <= 599);
-    if (!ok) throw invalid(`${name}.statusCodes`, codes, "an array of integer statuses in 100..599");
+    // The core retries only error statuses.
+    const ok = Array.isArray(codes) && codes.every((c) => Number.isInteger(c) && c >= 400 && c <= 599);
+    if (!ok) throw invalid(`${name}.statusCodes`, codes, "an array of integer statuses in 400..599");
     out.statusCodes = [...codes];
   }
   if (retry.methods !== undefined) {
@@ -127,15 +131,27 @@ export function checkRetry(retry, name = "retry") {
   return out;
 }
 
-/** Returns header pairs from a Headers, an array of pairs or a plain object, unnormalised. */
+/**
+ * Returns header pairs, unnormalised, from what fetch accepts: a Headers (also from another
+ * realm), a Map or any other iterable of [name, value] pairs, or a plain object.
+ */
 export function headerPairs(headers, name = "headers") {
   if (headers === undefined || headers === null) return [];
   if (typeof Headers !== "undefined" && headers instanceof Headers) return [...headers];
-  if (Array.isArray(headers)) {
-    return headers.map((pair) => {
-      if (!Array.isArray(pair) || pair.length !== 2) throw invalid(name, pair, "[name, value] pairs");
-      return [String(pair[0]), String(pair[1])];
+  if (typeof headers === "object" && typeof headers[Symbol.iterator] === "function") {
+    return Array.from(headers, (pair) => {
+      if (pair === null || typeof pair !== "object" || typeof pair[Symbol.iterator] !== "function") {
+        throw invalid(name, pair, "[name, value] pairs");
+      }
+      const items = [...pair];
+      if (items.length !== 2) throw invalid(name, pair, "[name, value] pairs");
+      return [String(items[0]), String(items[1])];
     });
+  }
+  if (typeof headers === "object" && typeof headers.forEach === "function") {
+    const pairs = [];
+    headers.forEach((value, key) => pairs.push([String(key), String(value)]));
+    return pairs;
   }
   if (typeof headers === "object") {
     return Object.entries(headers).map(([key, value]) => [key, String(value)]);
@@ -196,8 +212,8 @@ export function checkClientOptions(options) {
 
 /** Checks a per-call init; returns its overrides in the form the Rust side reads. */
 export function checkInit(init, clientRetry) {
-  if (init === undefined) return {};
-  if (init === null || typeof init !== "object") throw invalid("init", init, "an object");
+  if (init === undefined || init === null) return {};
+  if (typeof init !== "object") throw invalid("init", init, "an object");
   checkKeys(init, INIT_KEYS, "init.");
   const overrides = {
     timeout: checkMillis("init.timeout", init.timeout, { positive: true }),

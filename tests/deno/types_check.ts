@@ -44,7 +44,7 @@ export async function use(url: string): Promise<number> {
   const id: string = response.requestId;
   try {
     const value = await client.json<{ n: number }>(url);
-    return value.n + attempts + id.length;
+    return (value?.n ?? 0) + attempts + id.length;
   } catch (error) {
     if (isHTTPError(error)) return error.status + error.response.status;
     if (isTimeoutError(error)) return error.phase.length;

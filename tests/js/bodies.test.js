@@ -118,3 +118,22 @@ test("Request input keeps method, headers and body", async () => {
   assert.equal(log[1].header("x-trace"), "t1");
   assert.equal(log[1].body_len, 3);
 });
+
+test("json of an empty body is undefined", async () => {
+  const { url } = await scenario(base, [{ status: 204 }, { body: { text: "" } }]);
+  const client = new Client();
+  assert.equal(await client.json(url), undefined);
+  assert.equal(await client.json(url), undefined);
+});
+
+test("invalid JSON is a BodyError with status", async () => {
+  const { url } = await scenario(base, [{ body: { text: "{not json" } }]);
+  const error = await new Client().json(url).then(
+    () => assert.fail("expected an error"),
+    (e) => e,
+  );
+  assert.ok(isBodyError(error), `${error.name}: ${error.message}`);
+  assert.equal(error.status, 200);
+  assert.match(error.requestId, /\S/);
+  assert.ok(error.cause instanceof SyntaxError);
+});

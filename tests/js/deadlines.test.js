@@ -160,3 +160,60 @@ test("abort while reading the body errors the stream", async () => {
   const error = await rejection(response.arrayBuffer());
   assert.equal(error, reason);
 });
+
+test("abort right after the call starts is kept", async () => {
+  const { id, url } = await scenario(base, [{ body: { text: "ok" } }]);
+  const controller = new AbortController();
+  const reason = new Error("x");
+  const pending = new Client().fetch(url, { signal: controller.signal, body: "late", method: "PUT" });
+  controller.abort(reason);
+  const error = await rejection(pending);
+  assert.equal(error, reason);
+  await sleep(100);
+  assert.equal((await requestLog(base, id)).length, 0);
+});
+
+test("Request signal aborts the call", async () => {
+  const { id, url } = await scenario(base, [{ head_delay_ms: 3000 }]);
+  const controller = new AbortController();
+  const reason = new Error("request signal");
+  const pending = new Client().fetch(new Request(url, { signal: controller.signal }));
+  setTimeout(() => controller.abort(reason), 200);
+  const error = await rejection(pending);
+  assert.equal(error, reason);
+  assert.equal((await requestLog(base, id)).length, 1);
+});
+
+/** Returns an AbortSignal that counts the abort listeners currently added to it. */
+function countingSignal() {
+  const signal = new AbortController().signal;
+  const listeners = new Set();
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = (type, listener, options) => {
+    if (type === "abort") listeners.add(listener);
+    add(type, listener, options);
+  };
+  signal.removeEventListener = (type, listener, options) => {
+    if (type === "abort") listeners.delete(listener);
+    remove(type, listener, options);
+  };
+  return { signal, listeners };
+}
+
+test("settled calls remove their abort listeners", async () => {
+  const { url } = await scenario(base, Array.from({ length: 12 }, () => ({ body: { text: "ok" } })));
+  const { signal, listeners } = countingSignal();
+  const client = new Client();
+  for (let i = 0; i < 4; i++) {
+    const response = await client.fetch(url, { signal });
+    assert.equal(await response.text(), "ok");
+  }
+  assert.equal(listeners.size, 0, "after reading the bodies of client.fetch");
+  for (let i = 0; i < 4; i++) assert.equal(await client.json(url, { signal }).catch((e) => e.name), "BodyError");
+  assert.equal(listeners.size, 0, "after client.json");
+  for (let i = 0; i < 4; i++) await client.head(url, { signal });
+  assert.equal(listeners.size, 0, "after HEAD calls");
+  await rejection(client.fetch("http://127.0.0.1:9/refused", { signal, retry: 0 }));
+  assert.equal(listeners.size, 0, "after a failed call");
+});

@@ -107,3 +107,65 @@ test("afterResponse can replace the response", async () => {
   assert.equal(await response.text(), "ok");
   assert.equal(response.attempts, 2);
 });
+
+test("fetch option returning no Response rejects", async () => {
+  for (const [value, shown] of [
+    ["text", /returned a string; expected a Response/],
+    [undefined, /returned undefined; expected a Response/],
+    [{ status: 200 }, /returned a plain object; expected a Response/],
+  ]) {
+    let calls = 0;
+    const client = new Client({
+      retry: fast,
+      fetch: async () => {
+        calls += 1;
+        return value;
+      },
+    });
+    const error = await client.get("http://127.0.0.1:9/unused").then(
+      () => assert.fail("expected a TypeError"),
+      (e) => e,
+    );
+    assert.ok(error instanceof TypeError, `${error}`);
+    assert.match(error.message, shown);
+    assert.equal(calls, 1);
+  }
+});
+
+test("hook error rejects without retries", async () => {
+  const boom = new Error("hook failed");
+  const cases = [
+    { beforeRequest: [() => Promise.reject(boom)] },
+    { afterResponse: [() => { throw boom; }] },
+  ];
+  for (const hooks of cases) {
+    const { id, url } = await scenario(base, [{ body: { text: "ok" } }, { body: { text: "ok" } }]);
+    const client = new Client({ retry: fast, idempotencyKey: "auto", hooks });
+    const error = await client.post(url, { body: "order" }).then(
+      () => assert.fail("expected the hook's error"),
+      (e) => e,
+    );
+    assert.equal(error, boom);
+    const sent = hooks.afterResponse ? 1 : 0;
+    assert.equal((await requestLog(base, id)).length, sent, Object.keys(hooks)[0]);
+  }
+});
+
+test("beforeRetry error stops the retries", async () => {
+  const { id, url } = await scenario(base, [{ status: 503 }, { body: { text: "ok" } }]);
+  const boom = new Error("retry hook failed");
+  let calls = 0;
+  const beforeRetry = [
+    () => {
+      calls += 1;
+      throw boom;
+    },
+  ];
+  const error = await new Client({ retry: fast, hooks: { beforeRetry } }).fetch(url).then(
+    () => assert.fail("expected the hook's error"),
+    (e) => e,
+  );
+  assert.equal(error, boom);
+  assert.equal(calls, 1);
+  assert.equal((await requestLog(base, id)).length, 1);
+});

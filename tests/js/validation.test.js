@@ -92,3 +92,72 @@ test("invalid URL is a RequestError", async () => {
   assert.ok(isRequestError(error), `${error.name}: ${error.message}`);
   assert.match(error.message, /scheme/);
 });
+
+test("limits match the core's", () => {
+  rejectsOptions({ retry: { statusCodes: [302] } }, /retry\.statusCodes: \[302\]; expected .*400\.\.599/);
+  rejectsOptions({ retry: { maxRetryAfter: 86_400_001 } }, /retry\.maxRetryAfter: 86400001; .*at most 86400000/);
+  rejectsOptions({ retry: { backoffLimit: 2 ** 31 - 1 } }, /retry\.backoffLimit: 2147483647; .*at most 86400000/);
+  assert.ok(new Client({ retry: { maxRetryAfter: 86_400_000, backoffLimit: 86_400_000, statusCodes: [400, 599] } }));
+});
+
+test("unparsable absolute URL is invalid", async () => {
+  for (const url of ["http://", "http://127.0.0.1:99999/"]) {
+    const error = await new Client().fetch(url).then(
+      () => assert.fail(`${url} was accepted`),
+      (e) => e,
+    );
+    assert.ok(isRequestError(error), `${error.name}: ${error.message}`);
+    assert.match(error.message, /invalid URL/);
+    assert.doesNotMatch(error.message, /relative/);
+  }
+});
+
+test("null init is an empty init", async () => {
+  const { url } = await scenario(base, [{ body: { text: "[1]" } }, { body: { text: "ok" } }]);
+  const client = new Client();
+  assert.deepEqual(await client.json(url, null), [1]);
+  assert.equal((await client.fetch(url, null)).status, 200);
+});
+
+test("Map and foreign headers are sent", async () => {
+  const { id, url } = await scenario(base, [{ body: { text: "ok" } }, { body: { text: "ok" } }]);
+  const client = new Client({ headers: new Map([["x-client", "map"]]) });
+  await (await client.fetch(url, { headers: new Map([["x-call", "1"]]) })).text();
+  const foreign = { forEach: (visit) => visit("2", "x-call") };
+  await (await client.fetch(url, { headers: foreign })).text();
+  const log = await requestLog(base, id);
+  assert.deepEqual(log.map((e) => e.header("x-client")), ["map", "map"]);
+  assert.deepEqual(log.map((e) => e.header("x-call")), ["1", "2"]);
+});
+
+test("Request properties not passed on are rejected", async () => {
+  const { id, url } = await scenario(base, [{ body: { text: "ok" } }]);
+  const client = new Client();
+  const cases = [
+    ["redirect", { redirect: "manual" }],
+    ["cache", { cache: "no-store" }],
+    ["credentials", { credentials: "include" }],
+    ["keepalive", { keepalive: true }],
+  ];
+  for (const [name, init] of cases) {
+    const request = new Request(url, init);
+    // A runtime without the member leaves it at its default, and then nothing is rejected.
+    if (request[name] === undefined || request[name] === new Request(url)[name]) continue;
+    const error = await client.fetch(request).then(
+      () => assert.fail(`${name} was accepted`),
+      (e) => e,
+    );
+    assert.ok(error instanceof TypeError, `${error}`);
+    assert.match(error.message, new RegExp(`Request property ${name}`));
+  }
+  assert.equal((await requestLog(base, id)).length, 0);
+});
+
+test("Request body is not consumed", async () => {
+  const { id, url } = await scenario(base, [{ body: { text: "ok" } }]);
+  const request = new Request(url, { method: "POST", body: "payload" });
+  await (await new Client().fetch(request)).text();
+  assert.equal(request.bodyUsed, false);
+  assert.equal(await request.text(), "payload");
+  assert.equal((await requestLog(base, id)).length, 1);
+});
