@@ -9,30 +9,10 @@ use steadfast::redirect::Policy;
 use steadfast::{
     Body, Client, IdempotencyKey, Method, RetryPolicy, StatusCode, StopReason, TimeoutPhase,
 };
-use steadfast_chaos::{pattern, ChaosServer, DateForm, Scenario, Step};
+use steadfast_chaos::{pattern, DateForm, Scenario, Step};
 
-/// Retries with short delays, so a test with two retries takes well under a second.
-fn fast_retry() -> RetryPolicy {
-    RetryPolicy::default()
-        .initial_delay(Duration::from_millis(10))
-        .max_delay(Duration::from_millis(50))
-}
-
-fn client() -> Client {
-    Client::builder()
-        .retry(fast_retry())
-        .timeout(Duration::from_secs(10))
-        .attempt_timeout(Duration::from_secs(5))
-        .read_timeout(Duration::from_secs(5))
-        .build()
-        .expect("the test client configuration is valid")
-}
-
-async fn server() -> ChaosServer {
-    ChaosServer::start()
-        .await
-        .expect("the chaos server binds two ports on 127.0.0.1")
-}
+mod support;
+use support::{client, fast_retry, server};
 
 /// Returns a loopback URL on a port that had a listener a moment ago and has none now.
 fn refused_url() -> String {

@@ -8,27 +8,8 @@ use futures_util::StreamExt;
 use steadfast::{Body, Client, IdempotencyKey, Jitter, RetryPolicy, TimeoutPhase};
 use steadfast_chaos::{fnv64, pattern, ChaosServer, DateForm, Scenario, Step};
 
-fn fast_policy() -> RetryPolicy {
-    RetryPolicy::default()
-        .initial_delay(Duration::from_millis(20))
-        .max_delay(Duration::from_millis(100))
-}
-
-fn client() -> Client {
-    Client::builder()
-        .retry(fast_policy())
-        .timeout(Duration::from_secs(15))
-        .attempt_timeout(Duration::from_secs(5))
-        .read_timeout(Duration::from_secs(5))
-        .build()
-        .expect("a valid client")
-}
-
-async fn server() -> ChaosServer {
-    ChaosServer::start()
-        .await
-        .expect("the chaos server binds 127.0.0.1")
-}
+mod support;
+use support::{client, fast_retry, server};
 
 /// Returns the gaps in ms between consecutive requests of scenario `id`.
 fn gaps(server: &ChaosServer, id: &str) -> Vec<u64> {
@@ -203,7 +184,7 @@ async fn max_attempts_four_sends_four() {
     );
     let response = client()
         .get(server.url("/s/s"))
-        .retry(fast_policy().max_attempts(4))
+        .retry(fast_retry().max_attempts(4))
         .send()
         .await
         .unwrap();
@@ -219,7 +200,7 @@ async fn total_timeout_bounds_slow_attempts() {
     let server = server().await;
     server.script("s", Scenario::repeat(Step::ok().head_delay_ms(5_000)));
     let client = Client::builder()
-        .retry(fast_policy().max_attempts(4))
+        .retry(fast_retry().max_attempts(4))
         .timeout(Duration::from_millis(1_000))
         .attempt_timeout(Duration::from_millis(400))
         .build()
@@ -637,7 +618,7 @@ async fn post_without_key_not_retried() {
         Scenario::repeat(Step::ok().body_text("{}").stall_after(1, 10_000)),
     );
     let client = Client::builder()
-        .retry(fast_policy())
+        .retry(fast_retry())
         .read_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
