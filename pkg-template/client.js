@@ -2,7 +2,7 @@
 // wasm client's response into a standard Response whose body streams from the Rust side.
 
 import { RawClient } from "./steadfast.js";
-import { BodyError, HTTPError, RequestError, fromRaw } from "./errors.js";
+import { BodyError, HTTPError, RequestError, fromRaw, jsMessage } from "./errors.js";
 import { checkClientOptions, checkInit, headerPairs } from "./options.js";
 import { wrapFetch } from "./hooks.js";
 
@@ -234,7 +234,7 @@ function toResponse(raw, request, abort) {
     attempts: { get: () => raw.attempts, enumerable: true },
     requestId: { value: raw.requestId, enumerable: true },
     retryAfter: { value: raw.retryAfter, enumerable: true },
-    stopReason: { value: raw.stopReason, enumerable: true },
+    stopReason: { value: raw.stopReason && jsMessage(raw.stopReason), enumerable: true },
     budgetExhausted: { value: raw.budgetExhausted, enumerable: true },
   });
   return response;

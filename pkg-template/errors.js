@@ -9,9 +9,10 @@ const OPTION_NAMES = [
   ["`attempt_timeout`", "`timeout`"],
   ["`read_timeout`", "`readTimeout`"],
   ["max_retry_after", "retry.maxRetryAfter"],
+  ["RetryBudget::disabled() turns it off", "retry: { budget: false } turns it off"],
 ];
 
-function jsMessage(message) {
+export function jsMessage(message) {
   let text = message;
   for (const [rust, js] of OPTION_NAMES) {
     text = text.split(rust).join(js);

@@ -24,6 +24,11 @@ export interface RetryOptions {
   maxRetryAfter?: number;
   /** Whether an attempt timeout is retried. Default: true. */
   retryOnTimeout?: boolean;
+  /**
+   * Whether the client's per-origin retry budget applies: during an outage it stops retries
+   * once they pass about 10% of the requests to that origin, plus 10 per 10 s. Default: true.
+   */
+  budget?: boolean;
 }
 
 /** The argument of `beforeRetry` hooks. */

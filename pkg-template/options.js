@@ -10,6 +10,7 @@ const RETRY_KEYS = [
   "methods",
   "maxRetryAfter",
   "retryOnTimeout",
+  "budget",
 ];
 const CLIENT_KEYS = [
   "retry",
@@ -127,6 +128,12 @@ export function checkRetry(retry, name = "retry") {
       throw invalid(`${name}.retryOnTimeout`, retry.retryOnTimeout, "true or false");
     }
     out.retryOnTimeout = retry.retryOnTimeout;
+  }
+  if (retry.budget !== undefined) {
+    if (typeof retry.budget !== "boolean") {
+      throw invalid(`${name}.budget`, retry.budget, "true or false");
+    }
+    out.budget = retry.budget;
   }
   return out;
 }

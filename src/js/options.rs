@@ -12,7 +12,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use super::error::type_error;
 use crate::client::{Client, ClientBuilder, RequestIdPolicy};
-use crate::core::{Jitter, RetryPolicy};
+use crate::core::{Jitter, RetryBudget, RetryPolicy};
 
 /// Returns `target[name]`, or `undefined` when the lookup throws.
 pub(crate) fn property(target: &JsValue, name: &str) -> JsValue {
@@ -157,7 +157,7 @@ pub(crate) fn client_builder(options: &JsValue) -> Result<ClientBuilder, JsValue
 }
 
 /// Builds a retry policy from `{ limit, initialDelay, backoffLimit, jitter, statusCodes,
-/// methods, maxRetryAfter, retryOnTimeout }`, each optional.
+/// methods, maxRetryAfter, retryOnTimeout, budget }`, each optional.
 ///
 /// # Errors
 ///
@@ -196,6 +196,9 @@ pub(crate) fn retry_policy(options: &JsValue) -> Result<RetryPolicy, JsValue> {
     }
     if let Some(retry) = optional_bool(options, "retryOnTimeout")? {
         policy = policy.retry_on_timeout(retry);
+    }
+    if optional_bool(options, "budget")? == Some(false) {
+        policy = policy.budget(RetryBudget::disabled());
     }
     policy
         .validate()

@@ -129,3 +129,22 @@ test("client-level auto key applies to every call", async () => {
   const keys = (await requestLog(base, id)).map((entry) => entry.header("idempotency-key"));
   assert.equal(keys[0], keys[1]);
 });
+
+test("budget false lets every retry through", async () => {
+  const quick = { initialDelay: 1, backoffLimit: 5, jitter: "none", limit: 20 };
+  const limited = await scenario(base, [{ status: 503 }]);
+  const budgeted = await new Client({ retry: quick }).fetch(limited.url);
+  assert.equal(budgeted.budgetExhausted, true);
+  assert.ok(budgeted.attempts < 21, `${budgeted.attempts} attempts`);
+  assert.match(budgeted.stopReason, /budget: false/);
+
+  const open = await scenario(base, [{ status: 503 }]);
+  const unbudgeted = await new Client({ retry: { ...quick, budget: false } }).fetch(open.url);
+  assert.equal(unbudgeted.attempts, 21);
+  assert.equal(unbudgeted.budgetExhausted, false);
+  assert.equal((await requestLog(base, open.id)).length, 21);
+});
+
+test("budget must be a boolean", () => {
+  assert.throws(() => new Client({ retry: { budget: "no" } }), /retry\.budget/);
+});
