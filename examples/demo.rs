@@ -3,7 +3,7 @@
 //! Run it with `make demo` (or `cargo run --release --example demo --features native`).
 //! Every request goes to a chaos server that this program starts on 127.0.0.1; nothing
 //! leaves the machine. Each scenario prints the attempts steadfast made, what the server
-//! answered, how long steadfast waited and why, and what the caller finally got.
+//! returned, how long steadfast waited and why, and what the caller finally received.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

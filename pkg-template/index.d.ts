@@ -76,7 +76,7 @@ export interface ClientOptions {
    * Default: none.
    */
   totalTimeout?: number;
-  /** Longest wait for the next body bytes from the network, also while you read the body. Default: 30000. */
+  /** Maximum wait for the next body bytes from the network, also while you read the body. Default: 30000. */
   readTimeout?: number;
   /** Headers sent on every request. Default: none (outside browsers, User-Agent: steadfast/VERSION). */
   headers?: HeadersInit;

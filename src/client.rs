@@ -348,7 +348,7 @@ impl ClientBuilder {
     /// connection. Defaults to no limit.
     ///
     /// Natively this is a steadfast-level limit on requests in flight per origin: a request
-    /// holds its place from the start of an attempt until its response body is read to the
+    /// keeps its place from the start of an attempt until its response body is read to the
     /// end or the response is dropped, so read or drop each response before waiting on
     /// another request to the same origin.
     pub fn max_connections_per_host(mut self, max: usize) -> ClientBuilder {
@@ -777,8 +777,8 @@ pub(crate) struct PreparedRequest {
 impl PreparedRequest {
     /// Builds the core's description of this call.
     ///
-    /// `send_request_id` is false where the backend must not add a header of its own (a
-    /// cross-origin browser request); `if_range` is false where `If-Range` cannot be sent.
+    /// `send_request_id` is false where the backend must not add a header of its own, as on
+    /// a cross-origin browser request. `if_range` is false where `If-Range` cannot be sent.
     pub(crate) fn call_spec(
         &self,
         origin: String,
@@ -845,9 +845,11 @@ fn method_name(method: &Method) -> Cow<'static, str> {
     Cow::Borrowed(name)
 }
 
-/// Checks the framing headers a caller set, which the transport computes itself: a
-/// `Content-Length` that disagrees with a byte body would cut it short or stall the request,
-/// so it must match (and is then left to the transport), and streams are sent chunked.
+/// Checks the framing headers a caller set, which the transport computes itself.
+///
+/// A `Content-Length` that disagrees with a byte body would cut it short or stall the
+/// request, so it must match, and the transport then sets it. Streams are sent chunked, so
+/// they take no `Content-Length` and nobody may set `Transfer-Encoding`.
 fn check_framing_headers(headers: &mut HeaderMap, body: &Body) -> Result<(), Error> {
     if headers.contains_key(http::header::TRANSFER_ENCODING) {
         return Err(Error::builder(

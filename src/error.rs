@@ -123,7 +123,7 @@ impl Error {
         self.inner.kind
     }
 
-    /// Returns whether a deadline passed; [`Error::timeout_phase`] says which.
+    /// Returns whether a deadline passed; [`Error::timeout_phase`] returns which.
     pub fn is_timeout(&self) -> bool {
         matches!(self.inner.kind, Kind::Timeout(_))
     }

@@ -13,7 +13,7 @@ use super::time::Instant;
 
 const BUCKETS: usize = 10;
 
-/// Origins idle for longer than a window are dropped once the map holds this many.
+/// Origins idle for longer than a window are dropped once the map contains this many.
 const PRUNE_ABOVE: usize = 256;
 
 #[derive(Clone, Copy, Debug, Default)]

@@ -18,10 +18,12 @@
 //! to call [`Call::handle_timeout`] at [`Call::next_deadline`]. The core never sleeps,
 //! reads a clock or draws randomness of its own: the adapter seeds [`Rng`] once per call.
 //!
-//! Every retry goes through one decision, [`Call::decide`], in this order: is the outcome
-//! retryable, can the body be replayed, may the method be retried, is an attempt left, how
-//! long to wait (`Retry-After` or jittered backoff), does the wait end before the total
-//! deadline, and does the origin's budget allow it.
+//! Every retry goes through one decision, [`Call::decide`], which checks in this order:
+//!
+//! 1. the outcome is retryable, the body can be replayed and the method may be retried;
+//! 2. an attempt is left;
+//! 3. the wait (`Retry-After` or jittered backoff) ends before the total deadline;
+//! 4. the origin's budget allows the retry.
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -42,7 +44,7 @@ enum Timer {
 
 const TIMER_COUNT: usize = 4;
 
-/// What the next attempt continues, once its head arrives.
+/// The body the next attempt continues, once its head arrives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Continuation {
     /// Nothing: its head is a fresh response.
@@ -72,7 +74,7 @@ struct Validators {
     status: u16,
 }
 
-/// What caused a retry decision.
+/// The cause of a retry decision.
 #[derive(Clone, Copy, Debug)]
 enum Cause {
     Status {
@@ -739,7 +741,7 @@ fn is_retryable_status(spec: &CallSpec, status: u16, retry_after: Option<Duratio
     spec.policy.is_retryable_status(status)
 }
 
-/// Returns whether a response has no body whatever its headers say (RFC 9110, section 6.4.1).
+/// Returns whether a response has no body whatever its headers state (RFC 9110, section 6.4.1).
 pub fn is_bodiless(method: &str, status: u16) -> bool {
     method == "HEAD" || (100..200).contains(&status) || status == 204 || status == 304
 }

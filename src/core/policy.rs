@@ -5,7 +5,7 @@ use core::time::Duration;
 
 use super::format::f64_display;
 
-/// How a computed backoff delay is randomised, so that many clients do not retry in step.
+/// The randomisation of a computed backoff delay, so that many clients do not retry in step.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Jitter {
@@ -95,7 +95,7 @@ pub struct RetryPolicy {
 }
 
 /// The statuses retried by default: 408, 425, 429, 500, 502, 503 and 504. A 413 is retried
-/// only when it carries `Retry-After`, whatever this list says.
+/// only when it carries `Retry-After`, whether this list contains it or not.
 pub const DEFAULT_RETRY_STATUSES: [u16; 7] = [408, 425, 429, 500, 502, 503, 504];
 
 /// The methods retried by default: the idempotent methods of RFC 9110, section 9.2.2.
@@ -299,7 +299,7 @@ impl RetryPolicy {
     }
 }
 
-/// The longest backoff or `Retry-After` wait a policy accepts.
+/// The maximum backoff or `Retry-After` wait a policy accepts.
 const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
 
 /// Returns whether `method` spells a standard method in other than upper case, such as

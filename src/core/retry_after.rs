@@ -40,7 +40,7 @@ pub fn parse_http_date_ms(value: &str) -> Option<u64> {
     u64::try_from(since_epoch.as_millis()).ok()
 }
 
-/// Returns how long `retry_after` asks the client to wait.
+/// Returns how long `retry_after` requests the client to wait.
 ///
 /// A date is measured against the response's `Date` header when that parses, so a skewed
 /// client clock does not matter; otherwise against `wall_ms`, the adapter's wall clock in

@@ -85,7 +85,7 @@ pub struct CallSpec {
     pub total_timeout: Option<Duration>,
     /// Bounds one attempt up to its response head.
     pub attempt_timeout: Option<Duration>,
-    /// The longest wait for the next body bytes from the network.
+    /// The maximum wait for the next body bytes from the network.
     pub read_timeout: Option<Duration>,
     /// The request id.
     pub request_id: RequestIdMode,
@@ -337,7 +337,7 @@ impl fmt::Display for BodyFault {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ResumeRejection {
-    /// The server answered with this status instead of 206.
+    /// The server returned this status instead of 206.
     NotPartial(u16),
     /// `Content-Range` was missing or did not start at the requested offset, or its total
     /// length changed.
@@ -376,7 +376,7 @@ impl fmt::Display for ResumeRejection {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FailureKind {
-    /// The last attempt failed below HTTP; the adapter holds the underlying error.
+    /// The last attempt failed below HTTP; the adapter keeps the underlying error.
     Transport(TransportErrorKind),
     /// A deadline passed.
     Timeout(TimeoutPhase),
@@ -416,7 +416,7 @@ pub struct Failure {
 /// What the body of a delivered response will carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BodyExpectation {
-    /// Nothing, whatever `Content-Length` says (HEAD, 1xx, 204, 304).
+    /// Nothing, whatever `Content-Length` states (HEAD, 1xx, 204, 304).
     Empty,
     /// Exactly this many bytes on the wire.
     Length(u64),

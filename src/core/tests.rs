@@ -1345,7 +1345,7 @@ fn budget_limits_outage_attempts() {
     let mut budget_stops = 0;
     let calls = 5_000u64;
     for i in 0..calls {
-        // 1,000 calls a second, all answered 503 at once.
+        // 1,000 calls a second, each returned 503 at once.
         let now = start.saturating_add(Duration::from_millis(i));
         let mut call = Call::new(budgeted(&tracker), now, [i as u8; 32]);
         let mut clock = now;

@@ -5,10 +5,7 @@
 //! reads the body and goes back to `advance` whenever the core reacts to a read (a stall, a
 //! reset, a short body), so a resume or restart happens inside the caller's read.
 
-use std::pin::pin;
-
 use bytes::Bytes;
-use futures_util::future::{select, Either};
 use http::header::{
     HeaderMap, HeaderName, HeaderValue, ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH,
     CONTENT_RANGE, DATE, ETAG, LAST_MODIFIED, RETRY_AFTER,
@@ -22,7 +19,7 @@ use super::abort::AbortOnDrop;
 use super::bindings::{self, property};
 use super::error::{classify_rejection, describe_js_error, failure_error, RequestContext};
 use super::request::RequestTemplate;
-use super::timer::sleep_until;
+use super::timer::{sleep_until, until_deadline};
 use crate::core::{
     Attempt, BodyMode, Call, Delivery, Failure, Instant, ResponseHead, Step, TransportErrorKind,
 };
@@ -311,10 +308,7 @@ impl Exchange {
             self.call.handle_timeout(bindings::now());
             return;
         };
-        let settled = match select(pending, pin!(sleep_until(deadline))).await {
-            Either::Left((result, _)) => Some(result),
-            Either::Right(_) => None,
-        };
+        let settled = until_deadline(pending, deadline).await;
         let now = bindings::now();
         let Some(result) = settled else {
             self.call.handle_timeout(now);
@@ -402,10 +396,7 @@ impl Exchange {
         }
         let deadline = self.call.next_deadline();
         let pending = attempt.pending_read.as_mut()?;
-        let settled = match select(pending, pin!(sleep_until(deadline))).await {
-            Either::Left((result, _)) => Some(result),
-            Either::Right(_) => None,
-        };
+        let settled = until_deadline(pending, deadline).await;
         let now = bindings::now();
         let Some(result) = settled else {
             self.call.handle_timeout(now);

@@ -1,7 +1,9 @@
 //! Sleeping until an instant of the core's clock.
 
-use std::future;
+use std::future::{self, Future};
+use std::pin::pin;
 
+use futures_util::future::{select, Either};
 use gloo_timers::future::TimeoutFuture;
 
 use super::bindings;
@@ -32,5 +34,24 @@ pub(crate) async fn sleep_until(deadline: Option<Instant>) {
         let millis = remaining.as_nanos().div_ceil(1_000_000);
         let millis = u64::try_from(millis).unwrap_or(u64::MAX).min(MAX_TIMER_MS);
         TimeoutFuture::new(millis as u32).await;
+    }
+}
+
+/// Awaits `pending` unless `deadline` comes first, and returns `None` in that case.
+///
+/// # Cancel safety
+///
+/// `pending` is borrowed, so a future that lost the race stays usable; the timer is cleared
+/// when this returns or is dropped.
+pub(crate) async fn until_deadline<F>(
+    pending: &mut F,
+    deadline: Option<Instant>,
+) -> Option<F::Output>
+where
+    F: Future + Unpin,
+{
+    match select(pending, pin!(sleep_until(deadline))).await {
+        Either::Left((result, _)) => Some(result),
+        Either::Right(_) => None,
     }
 }
